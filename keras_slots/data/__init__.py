@@ -1,0 +1,12 @@
+"""Datasets: built-in scene generators and readers of the DeepMind multi-object TFRecords.
+
+A raw scene is a dict of numpy arrays as a published record decodes ("image" uint8
+[H, W, 3], "mask" uint8 [K, H, W, 1] 0/255 with entity 0 the background, per-object
+attributes [K, ...]). `get_dataset` yields model-ready elements (see `to_model_ready`).
+"""
+
+from keras_slots.data.pipeline import BUILTIN_GENERATORS
+from keras_slots.data.pipeline import DATASET_NAMES
+from keras_slots.data.pipeline import DATASET_SPECS
+from keras_slots.data.pipeline import get_dataset
+from keras_slots.data.pipeline import to_model_ready

@@ -1,0 +1,3 @@
+"""Models built from keras_slots layers."""
+
+from keras_slots.models.autoencoder import SlotAttentionAutoEncoder

@@ -1,0 +1,1 @@
+"""Training: schedule, strategies, run directories, the train loop."""

@@ -1,0 +1,35 @@
+"""Shared plumbing for the absl programs in scripts/: quiet logs and one-line errors."""
+
+import os
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+
+
+def run(main):
+    """Runs an absl main; expected errors become one line on stderr and exit status 1.
+
+    Args:
+        main: the program's `main(argv)`.
+    """
+    from absl import app
+
+    def guarded(argv):
+        from absl import logging
+
+        logging.set_verbosity(logging.WARNING)
+        try:
+            return main(argv)
+        except app.UsageError:
+            raise
+        except (ValueError, OSError, RuntimeError) as e:
+            print(f"error: {type(e).__name__}: {_one_line(e)}", file=sys.stderr)
+            sys.exit(1)
+
+    app.run(guarded)
+
+
+def _one_line(error):
+    text = str(error).strip().splitlines()
+    return text[0] if text else repr(error)

@@ -1,0 +1,175 @@
+"""Frozen configuration dataclasses, named presets, JSON round trip and overrides.
+
+A `Config` is a `ModelConfig` (architecture: the autoencoder's constructor arguments) plus a
+`TrainConfig` (data and optimisation). Presets follow REFERENCE.md (the paper's appendix);
+`tetrominoes_cpu` is the one variant made to train in minutes on a 2-core CPU.
+"""
+
+import dataclasses
+import json
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelConfig:
+    """Architecture of the Slot Attention autoencoder (see models/autoencoder.py)."""
+
+    resolution: tuple = (35, 35)
+    num_slots: int = 4
+    slot_size: int = 64
+    num_iterations: int = 3
+    mlp_hidden_size: int = 128
+    encoder_channels: tuple = (32, 32, 32, 32)
+    encoder_kernel_size: int = 5
+    encoder_mlp_size: int = 64
+    decoder_initial_resolution: tuple = (35, 35)
+    decoder_channels: tuple = (32, 32, 32)
+    decoder_strides: tuple = (1, 1, 1)
+    decoder_kernel_size: int = 5
+    slot_init: str = "gaussian"
+    implicit_grad: bool = False
+    slot_encoder: str = "slot_attention"
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+    """Data and optimisation settings of a training run."""
+
+    dataset: str = "tetrominoes"
+    batch_size: int = 64
+    learning_rate: float = 4e-4
+    warmup_steps: int = 10_000
+    decay_rate: float = 0.5
+    decay_steps: int = 100_000
+    num_steps: int = 500_000
+    checkpoint_every: int = 1000
+    keep_checkpoints: int = 5
+    log_every: int = 100
+    image_every: int = 500
+    mixed_precision: bool = False
+    seed: int = 0
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    """A whole run: the model and how it is trained."""
+
+    name: str
+    model: ModelConfig
+    train: TrainConfig
+
+    def to_json(self):
+        """Returns the config as an indented JSON string."""
+        return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text):
+        """Parses `to_json` output back into a Config (lists become tuples)."""
+        data = json.loads(text)
+        return cls(
+            name=data["name"],
+            model=_build(ModelConfig, data["model"]),
+            train=_build(TrainConfig, data["train"]),
+        )
+
+    def override(self, **changes):
+        """Returns a copy with fields replaced; keys are `model.field` or `train.field`.
+
+        Raises:
+            ValueError: for an unknown field name.
+        """
+        model, train = {}, {}
+        for key, value in changes.items():
+            section, _, field = key.partition(".")
+            target = {"model": (ModelConfig, model), "train": (TrainConfig, train)}.get(section)
+            if target is None or field not in {f.name for f in dataclasses.fields(target[0])}:
+                raise ValueError(f"unknown config field {key!r}")
+            target[1][field] = tuple(value) if isinstance(value, list) else value
+        return dataclasses.replace(
+            self,
+            model=dataclasses.replace(self.model, **model),
+            train=dataclasses.replace(self.train, **train),
+        )
+
+    def differences(self, other):
+        """Lists 'section.field: mine != theirs' for every field that differs from `other`."""
+        mine, theirs = dataclasses.asdict(self), dataclasses.asdict(other)
+        out = []
+        for section in ("model", "train"):
+            for key, value in mine[section].items():
+                if value != theirs[section][key]:
+                    out.append(f"{section}.{key}: {theirs[section][key]!r} != {value!r}")
+        return out
+
+
+def _build(cls, values):
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = set(values) - names
+    if unknown:
+        raise ValueError(f"unknown {cls.__name__} fields: {sorted(unknown)}")
+    return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
+
+
+_SMALL_IMAGES = ModelConfig()  # Multi-dSprites / Tetrominoes architecture of the paper.
+
+PRESETS = {
+    "clevr": Config(
+        name="clevr",
+        model=ModelConfig(
+            resolution=(128, 128),
+            num_slots=7,
+            encoder_channels=(64, 64, 64, 64),
+            decoder_initial_resolution=(8, 8),
+            decoder_channels=(64, 64, 64, 64, 64),
+            decoder_strides=(2, 2, 2, 2, 1),
+        ),
+        train=TrainConfig(dataset="clevr6"),
+    ),
+    "multi_dsprites": Config(
+        name="multi_dsprites",
+        model=dataclasses.replace(
+            _SMALL_IMAGES, resolution=(64, 64), decoder_initial_resolution=(64, 64), num_slots=6
+        ),
+        train=TrainConfig(dataset="multi_dsprites_colored_on_grayscale"),
+    ),
+    "tetrominoes": Config(
+        name="tetrominoes",
+        model=_SMALL_IMAGES,
+        train=TrainConfig(dataset="tetrominoes"),
+    ),
+    "objects_room": Config(
+        name="objects_room",
+        model=dataclasses.replace(
+            _SMALL_IMAGES, resolution=(64, 64), decoder_initial_resolution=(64, 64), num_slots=7
+        ),
+        train=TrainConfig(dataset="objects_room"),
+    ),
+    # The paper's Tetrominoes architecture with a training recipe for a 2-core CPU:
+    # smaller batch, higher learning rate, short warm-up, bfloat16 and gradients through the
+    # last iteration only (REFERENCE.md, time-to-FG-ARI probes).
+    "tetrominoes_cpu": Config(
+        name="tetrominoes_cpu",
+        model=dataclasses.replace(_SMALL_IMAGES, implicit_grad=True),
+        train=TrainConfig(
+            dataset="tetrominoes",
+            batch_size=16,
+            learning_rate=1e-3,
+            warmup_steps=500,
+            num_steps=6000,
+            checkpoint_every=500,
+            log_every=50,
+            image_every=500,
+            mixed_precision=True,
+        ),
+    ),
+}
+
+
+def get_preset(name):
+    """Returns the named preset Config.
+
+    Raises:
+        ValueError: naming the available presets when `name` is unknown.
+    """
+    if name not in PRESETS:
+        raise ValueError(f"unknown preset {name!r}; choose one of {sorted(PRESETS)}")
+    return PRESETS[name]

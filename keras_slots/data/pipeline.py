@@ -1,0 +1,157 @@
+"""get_dataset: tf.data streams of model-ready elements, from built-in generators or files.
+
+Built-in streams are deterministic and random-access: scene i of a split is
+`BUILTIN_GENERATORS[name](np.random.default_rng([seed, split_code, i]))`, with
+split_code 0 for "train" and 1 for "test", so train and test never share a scene and a
+run resumed at `start_index=k` continues the exact stream.
+"""
+
+import importlib
+from typing import NamedTuple
+
+import numpy as np
+import tensorflow as tf
+
+from keras_slots.data import tetrominoes
+
+
+class DatasetSpec(NamedTuple):
+    """Shape facts of a published dataset.
+
+    Attributes:
+        image_size: (height, width) of the stored images.
+        num_entities: number of masks per scene (K), background included.
+    """
+
+    image_size: tuple
+    num_entities: int
+
+
+# The published DeepMind multi-object datasets. "clevr6" is clevr_with_masks restricted to
+# scenes with at most 6 objects; it keeps the 11-mask layout of the file.
+DATASET_SPECS = {
+    "clevr_with_masks": DatasetSpec((240, 320), 11),
+    "clevr6": DatasetSpec((240, 320), 11),
+    "multi_dsprites_binarized": DatasetSpec((64, 64), 4),
+    "multi_dsprites_colored_on_grayscale": DatasetSpec((64, 64), 6),
+    "multi_dsprites_colored_on_colored": DatasetSpec((64, 64), 5),
+    "tetrominoes": DatasetSpec((35, 35), 4),
+    "objects_room": DatasetSpec((64, 64), 7),
+    "objects_room_six_objects": DatasetSpec((64, 64), 10),
+    "objects_room_empty_room": DatasetSpec((64, 64), 4),
+    "objects_room_identical_color": DatasetSpec((64, 64), 10),
+}
+DATASET_NAMES = tuple(DATASET_SPECS)
+
+# name -> callable(rng) -> raw scene dict. One line per generator.
+BUILTIN_GENERATORS = {
+    "tetrominoes": tetrominoes.generate_scene,
+}
+
+SPLIT_CODES = {"train": 0, "test": 1}
+DEFAULT_NUM_EXAMPLES = {"train": None, "test": 320}  # None: an infinite stream.
+CHUNK_SIZE = 32  # Scenes generated per numpy call.
+
+
+class DatasetError(ValueError):
+    """A bad dataset name, split or stream argument."""
+
+
+def to_model_ready(raw):
+    """Turns a raw scene (or a batch of them) into a model-ready element.
+
+    Works on numpy arrays or tensors, with or without leading batch axes, so it can be
+    used inside `tf.data.Dataset.map`.
+
+    Args:
+        raw: dict with "image" uint8 [..., H, W, 3], "mask" uint8 [..., K, H, W, 1]
+            (entity 0 = background) and any per-object attributes.
+
+    Returns:
+        dict of tensors: "image" float32 [..., H, W, 3] in [-1, 1], "num_objects" int32 [...]
+        (non-background entities with a non-empty mask), the other keys unchanged.
+    """
+    element = {key: tf.convert_to_tensor(value) for key, value in raw.items()}
+    element["image"] = tf.cast(element["image"], tf.float32) / 127.5 - 1.0  # [..., H, W, 3]
+    foreground = element["mask"][..., 1:, :, :, :]  # [..., K-1, H, W, 1]
+    present = tf.reduce_any(foreground > 0, axis=[-3, -2, -1])  # [..., K-1]
+    element["num_objects"] = tf.reduce_sum(tf.cast(present, tf.int32), axis=-1)  # [...]
+    return element
+
+
+def get_dataset(name, split="train", *, data_dir=None, seed=0, num_examples=None,
+                start_index=0):
+    """Returns an unbatched `tf.data.Dataset` of model-ready elements.
+
+    Args:
+        name: one of DATASET_NAMES.
+        split: "train" or "test".
+        data_dir: folder of the published TFRecord files; None uses the built-in generator.
+        seed: int >= 0, seed of the built-in stream (ignored when reading files).
+        num_examples: number of elements; None gives an infinite "train" stream and 320
+            "test" scenes.
+        start_index: index of the first scene, to resume a stream.
+
+    Returns:
+        A dataset of dicts: "image" float32 [H, W, 3] in [-1, 1], "mask" uint8
+        [K, H, W, 1], "num_objects" int32 [], and the raw per-object attributes [K, ...].
+        Built-in streams hold scenes start_index ... start_index + num_examples - 1.
+    """
+    if name not in DATASET_SPECS:
+        raise DatasetError(f"unknown dataset {name!r}; choose one of {', '.join(DATASET_NAMES)}"
+                           " (pass data_dir to read the published TFRecord files)")
+    if data_dir is not None:
+        records = importlib.import_module("keras_slots.data.records")
+        return records.read_dataset(name, split, data_dir, num_examples=num_examples,
+                                    start_index=start_index)
+    if name not in BUILTIN_GENERATORS:
+        raise DatasetError(f"no built-in generator for {name!r} (built-in: "
+                           f"{', '.join(BUILTIN_GENERATORS)}); pass data_dir to read the "
+                           "published TFRecord files")
+    if split not in SPLIT_CODES:
+        raise DatasetError(f"unknown split {split!r}; choose one of {', '.join(SPLIT_CODES)}")
+    if start_index < 0 or (num_examples is not None and num_examples < 0):
+        raise DatasetError(f"start_index ({start_index}) and num_examples ({num_examples}) "
+                           "must be >= 0")
+    if num_examples is None:
+        num_examples = DEFAULT_NUM_EXAMPLES[split]
+    return _builtin_dataset(name, BUILTIN_GENERATORS[name], SPLIT_CODES[split], seed,
+                            num_examples, start_index)
+
+
+def _builtin_dataset(name, generate, split_code, seed, num_examples, start_index):
+    """Stream of generated scenes: indices are batched, generated in numpy, then unbatched."""
+    probe = generate(np.random.default_rng([seed, split_code, start_index]))
+    _check_spec(name, probe)
+    keys = list(probe)
+    dtypes = [tf.string if probe[k].dtype.kind in "SUO" else tf.as_dtype(probe[k].dtype)
+              for k in keys]
+
+    def generate_chunk(indices):  # numpy int64 [B] -> list of [B, ...] arrays
+        scenes = [generate(np.random.default_rng([seed, split_code, int(i)]))
+                  for i in indices]
+        return [np.stack([scene[k] for scene in scenes]) for k in keys]
+
+    def chunk_to_elements(indices):  # int64 [B] -> dict of [B, ...] tensors
+        arrays = tf.numpy_function(generate_chunk, [indices], dtypes, stateful=False)
+        for key, array in zip(keys, arrays):
+            array.set_shape((None,) + probe[key].shape)
+        return to_model_ready(dict(zip(keys, arrays)))
+
+    if num_examples is None:
+        indices = tf.data.Dataset.counter(start_index)
+    else:
+        indices = tf.data.Dataset.range(start_index, start_index + num_examples)
+    return (indices.batch(CHUNK_SIZE)
+            .map(chunk_to_elements, num_parallel_calls=tf.data.AUTOTUNE)
+            .unbatch())
+
+
+def _check_spec(name, scene):
+    """Raises DatasetError when a generated scene's image/mask shapes disagree with the spec."""
+    (height, width), k = DATASET_SPECS[name]
+    expected = {"image": (height, width, 3), "mask": (k, height, width, 1)}
+    for key, shape in expected.items():
+        if scene[key].shape != shape or scene[key].dtype != np.uint8:
+            raise DatasetError(f"built-in generator for {name!r} returns {key} "
+                               f"{scene[key].dtype} {scene[key].shape}, expected uint8 {shape}")

@@ -1,0 +1,350 @@
+"""Reading and writing the DeepMind multi-object TFRecord files (GZIP, tf.train.Example).
+
+Splits follow the paper's protocol: "train" is the first 70k (CLEVR) or 60k records of a
+file, "test" the 320 records right after them; the Objects Room test variants are test
+files as a whole.
+
+Errors. `read_dataset` raises `DataError` at construction for a missing file, a file with
+no records, and a first record that is corrupt or has the wrong layout. Later records are
+checked inside the tf.data pipeline: a record with a wrong feature size makes iteration
+raise `tf.errors.InvalidArgumentError` whose message names the file, the record index and
+the problem; corrupt GZIP data raises `tf.errors.DataLossError` from the reader, and a
+split shorter than asked `tf.errors.FailedPreconditionError`. `verify_file` scans a whole
+file and turns any of these into a `DataError` with the record index.
+"""
+
+import gzip
+import os
+import tempfile
+import zlib
+
+import numpy as np
+import tensorflow as tf
+
+from keras_slots.data import formats
+from keras_slots.data.pipeline import to_model_ready
+
+COMPRESSION = "GZIP"
+SPLITS = ("train", "test")
+
+# CLEVR6 (paper): scenes with at most 6 objects, crop rows 29:221 and cols 64:256 of the
+# 240x320 frame, resize to 128x128.
+CLEVR6_MAX_OBJECTS = 6
+CLEVR6_CROP = ((29, 221), (64, 256))
+CLEVR6_RESOLUTION = (128, 128)
+
+_ONE_BYTE = tuple(bytes([value]) for value in range(256))
+
+
+class DataError(ValueError):
+    """A missing, empty, corrupt or wrongly laid out dataset file."""
+
+
+def dataset_path(name, data_dir):
+    """Path of the published file a dataset is read from.
+
+    Args:
+        name: dataset name, a key of formats.FORMATS.
+        data_dir: folder holding the files.
+
+    Returns:
+        The path as a string.
+    """
+    return os.path.join(os.fspath(data_dir), formats.get_format(name).file_name)
+
+
+def read_dataset(name, split, data_dir, num_examples=None, start_index=0, *,
+                 train_size=None, test_size=formats.TEST_SIZE):
+    """Reads a published file as an unbatched dataset of model-ready elements.
+
+    Args:
+        name: one of formats.FORMATS ("clevr6" reads clevr_with_masks_train.tfrecords,
+            keeps scenes with at most 6 objects, crops and resizes them to 128x128).
+        split: "train" or "test" ("test" only for the Objects Room test variants).
+        data_dir: folder holding the published file.
+        num_examples: number of records of the split to read (before the CLEVR6 filter);
+            None reads the rest of the split.
+        start_index: index, within the split, of the first record to read.
+        train_size: records in the train split; None uses the paper's (70k CLEVR, 60k
+            others).
+        test_size: records in the test split, right after the train ones.
+
+    Returns:
+        A tf.data.Dataset of dicts: "image" float32 [H, W, 3] in [-1, 1], "mask" uint8
+        [K, H, W, 1], "num_objects" int32 [], and the file's per-object attributes
+        (float32, or uint8 codes for CLEVR's size/material/shape/color). Multi-dSprites
+        "binarized" images are grayscale on disk and repeated to 3 channels here.
+
+    Raises:
+        DataError: missing or empty file, or a bad first record.
+        ValueError: unknown name or split, or a slice outside the split.
+    """
+    fmt = formats.get_format(name)
+    first, count = _split_range(name, split, num_examples, start_index, train_size,
+                                test_size)
+    path = dataset_path(name, data_dir)
+    if not os.path.isfile(path):
+        raise DataError(f"dataset {name!r}: expected file {path} does not exist")
+    _check_first_record(path, fmt)
+
+    parse = _record_parser(fmt, os.path.basename(path))
+    records = tf.data.TFRecordDataset(path, compression_type=COMPRESSION).enumerate()
+    records = records.skip(first)
+    if count is not None:
+        records = records.take(count)
+    scenes = records.map(parse, num_parallel_calls=tf.data.AUTOTUNE)
+    if count is not None:
+        scenes = scenes.apply(tf.data.experimental.assert_cardinality(count))
+    if name == "clevr6":
+        scenes = scenes.filter(_at_most_six_objects).map(
+            _crop_and_resize_clevr, num_parallel_calls=tf.data.AUTOTUNE)
+    return scenes.map(to_model_ready, num_parallel_calls=tf.data.AUTOTUNE)
+
+
+def _split_range(name, split, num_examples, start_index, train_size, test_size):
+    """Returns (first record index, record count or None for "to the end of the file")."""
+    if split not in SPLITS:
+        raise ValueError(f"unknown split {split!r}; choose one of {', '.join(SPLITS)}")
+    if start_index < 0 or (num_examples is not None and num_examples < 0):
+        raise ValueError(f"start_index ({start_index}) and num_examples ({num_examples}) "
+                         "must be >= 0")
+    if name in formats.TEST_ONLY:
+        if split != "test":
+            raise ValueError(f"dataset {name!r} is a test set: only split 'test' exists")
+        return start_index, num_examples
+    train_size = formats.train_size(name) if train_size is None else train_size
+    first, size = (0, train_size) if split == "train" else (train_size, test_size)
+    if start_index > size:
+        raise ValueError(f"start_index {start_index} is past the {size} records of the "
+                         f"{split!r} split of {name!r}")
+    available = size - start_index
+    if num_examples is not None and num_examples > available:
+        raise ValueError(f"num_examples {num_examples} exceeds the {available} records of "
+                         f"the {split!r} split of {name!r} from index {start_index}")
+    return first + start_index, available if num_examples is None else num_examples
+
+
+def _record_parser(fmt, file_name):
+    """Returns a tf.data map function (record index, serialized Example) -> raw scene."""
+    spec = {key: tf.io.VarLenFeature(tf.string if f.kind == formats.BYTES else tf.float32)
+            for key, f in fmt.features.items()}
+
+    def parse(index, serialized):
+        parsed = tf.io.parse_single_example(serialized, spec)
+        scene = {key: _decode_feature(parsed[key].values, key, feature, index, file_name)
+                 for key, feature in fmt.features.items()}
+        return _to_memory_layout(scene, fmt)
+
+    return parse
+
+
+def _decode_feature(values, key, feature, index, file_name):
+    """Checks one parsed feature's size and reshapes it; values: [n] strings or floats."""
+    count = tf.size(values)
+    if feature.kind == formats.BYTES:
+        data = tf.strings.reduce_join(values)  # One string of all the bytes.
+        num_bytes = tf.strings.length(data)
+        ok = tf.logical_and(tf.equal(count, feature.size), tf.equal(num_bytes, feature.size))
+        message = tf.strings.format(  # No quotes: tf.debugging.Assert escapes them.
+            f"{file_name} record {{}}: feature {key} has {{}} bytes in {{}} strings, expected "
+            f"{feature.size} one-byte strings", [index, num_bytes, count])
+    else:
+        ok = tf.equal(count, feature.size)
+        message = tf.strings.format(
+            f"{file_name} record {{}}: feature {key} has {{}} floats, expected {feature.size}",
+            [index, count])
+    check = tf.debugging.Assert(ok, [message])
+    with tf.control_dependencies([check]):
+        if feature.kind == formats.BYTES:
+            values = tf.io.decode_raw(data, tf.uint8)  # [size]
+        return tf.reshape(values, feature.shape)
+
+
+def _to_memory_layout(scene, fmt):
+    """Masks object-first [K, H, W, 1]; grayscale images repeated to [H, W, 3]."""
+    if fmt.masks_last:
+        scene["mask"] = tf.transpose(scene["mask"], [2, 0, 1, 3])  # [K, H, W, 1]
+    if fmt.grayscale:
+        scene["image"] = tf.repeat(scene["image"], 3, axis=-1)  # [H, W, 3]
+    return scene
+
+
+def _at_most_six_objects(scene):
+    """True when at most CLEVR6_MAX_OBJECTS non-background masks are non-empty."""
+    present = tf.reduce_any(scene["mask"][1:] > 0, axis=[1, 2, 3])  # [K-1]
+    return tf.reduce_sum(tf.cast(present, tf.int32)) <= CLEVR6_MAX_OBJECTS
+
+
+def _crop_and_resize_clevr(scene):
+    """Crops the 240x320 CLEVR frame to 192x192 and resizes it to 128x128."""
+    (top, bottom), (left, right) = CLEVR6_CROP
+    scene = dict(scene)
+    image = tf.cast(scene["image"][top:bottom, left:right], tf.float32)  # [192, 192, 3]
+    scene["image"] = tf.image.resize(image, CLEVR6_RESOLUTION,
+                                     method="bilinear")  # [128, 128, 3] in [0, 255]
+    mask = scene["mask"][:, top:bottom, left:right]  # [K, 192, 192, 1]
+    scene["mask"] = tf.image.resize(mask, CLEVR6_RESOLUTION,
+                                    method="nearest")  # [K, 128, 128, 1] uint8
+    return scene
+
+
+def _check_first_record(path, fmt):
+    """Raises DataError unless the file's first record decodes with the format."""
+    file_name = os.path.basename(path)
+    records = tf.data.TFRecordDataset(path, compression_type=COMPRESSION).enumerate()
+    try:
+        first = next(iter(records.take(1).map(_record_parser(fmt, file_name))), None)
+    except tf.errors.OpError as error:
+        raise DataError(_describe(error, file_name, 0)) from None
+    if first is None:
+        problem = _gzip_problem(path)  # TF reads a cut first record as "no records".
+        if problem:
+            raise DataError(f"{file_name} record 0: truncated or corrupt GZIP data ({problem})")
+        raise DataError(f"{path} holds no records")
+
+
+def _gzip_problem(path):
+    """Returns why the file is not a complete GZIP stream, or None when it is."""
+    try:
+        with gzip.open(path, "rb") as stream:
+            while stream.read(1 << 20):
+                pass
+    except (OSError, EOFError, zlib.error) as error:
+        return str(error)
+    return None
+
+
+def verify_file(path, fmt):
+    """Reads every record of a file and checks its layout.
+
+    Args:
+        path: a GZIP TFRecord file.
+        fmt: its formats.FileFormat, or a dataset name.
+
+    Returns:
+        The number of records.
+
+    Raises:
+        DataError: missing or empty file, corrupt data or a bad record, naming the record.
+    """
+    fmt = formats.get_format(fmt) if isinstance(fmt, str) else fmt
+    if not os.path.isfile(path):
+        raise DataError(f"{path} does not exist")
+    file_name = os.path.basename(path)
+    records = tf.data.TFRecordDataset(path, compression_type=COMPRESSION).enumerate()
+    iterator = iter(records.map(_record_parser(fmt, file_name)))
+    count = 0
+    while True:
+        try:
+            next(iterator)
+        except StopIteration:
+            break
+        except tf.errors.OpError as error:
+            raise DataError(_describe(error, file_name, count)) from None
+        count += 1
+    problem = _gzip_problem(path)  # TF may stop silently at a cut between records.
+    if problem:
+        raise DataError(f"{file_name} record {count}: truncated or corrupt GZIP data "
+                        f"({problem})")
+    if count == 0:
+        raise DataError(f"{path} holds no records")
+    return count
+
+
+def _describe(error, file_name, index):
+    """One-line message for a tf.data error raised at record `index` of a file."""
+    message = error.message
+    if "assertion failed: [" in message:  # Our own check: already names file and record.
+        return message.split("assertion failed: [", 1)[1].split("]\n", 1)[0].rstrip("]")
+    message = message.split("}}", 1)[-1].split("[Op:", 1)[0].strip()
+    if isinstance(error, tf.errors.DataLossError):
+        return f"{file_name} record {index}: truncated or corrupt GZIP data ({message})"
+    return f"{file_name} record {index}: cannot parse the Example ({message})"
+
+
+def write_records(path, scenes, fmt):
+    """Writes raw scenes as a GZIP TFRecord file in exactly the published layout.
+
+    The file appears atomically: it is written under a temporary name in the same folder,
+    then renamed.
+
+    Args:
+        path: output file.
+        scenes: iterable of raw scene dicts with exactly the format's feature keys: "image"
+            uint8 [H, W, 3] (or [H, W, 1] for grayscale formats), "mask" uint8
+            [K, H, W, 1] (object-first; Multi-dSprites files get [H, W, K, 1]), BYTES
+            attributes as uint8 (or 1-byte numpy strings), FLOAT attributes as numbers.
+        fmt: a formats.FileFormat, or a dataset name.
+
+    Returns:
+        The number of records written.
+
+    Raises:
+        ValueError: a scene with missing, extra or wrongly shaped features, or no scenes.
+    """
+    fmt = formats.get_format(fmt) if isinstance(fmt, str) else fmt
+    folder = os.path.dirname(os.path.abspath(path))
+    handle, temp_path = tempfile.mkstemp(prefix=".tmp-", suffix=".tfrecords", dir=folder)
+    os.close(handle)
+    count = 0
+    try:
+        with tf.io.TFRecordWriter(temp_path, options=COMPRESSION) as writer:
+            for count, scene in enumerate(scenes, start=1):
+                writer.write(scene_to_example(scene, fmt, index=count - 1).SerializeToString())
+        if count == 0:
+            raise ValueError(f"no scenes to write to {path}")
+        os.replace(temp_path, path)
+    finally:
+        if os.path.exists(temp_path):
+            os.remove(temp_path)
+    return count
+
+
+def scene_to_example(scene, fmt, index=0):
+    """Builds the tf.train.Example of one raw scene in the published layout.
+
+    Args:
+        scene: raw scene dict (see write_records).
+        fmt: a formats.FileFormat.
+        index: scene index, for error messages.
+
+    Returns:
+        A tf.train.Example.
+    """
+    extra = sorted(set(scene) - set(fmt.features))
+    missing = sorted(set(fmt.features) - set(scene))
+    if extra or missing:
+        raise ValueError(f"scene {index} for {fmt.file_name}: missing features {missing}, "
+                         f"unexpected features {extra}")
+    feature_protos = {}
+    for key, feature in fmt.features.items():
+        array = _to_disk_layout(key, np.asarray(scene[key]), fmt)
+        if array.shape != feature.shape:
+            raise ValueError(f"scene {index} for {fmt.file_name}: '{key}' has shape "
+                             f"{array.shape}, expected {feature.shape}")
+        if feature.kind == formats.BYTES:
+            if array.dtype.kind == "S" and array.dtype.itemsize == 1:
+                array = array.view(np.uint8)
+            if array.dtype != np.uint8:
+                raise ValueError(f"scene {index} for {fmt.file_name}: '{key}' has dtype "
+                                 f"{array.dtype}, expected uint8")
+            strings = [_ONE_BYTE[value] for value in array.ravel().tolist()]
+            feature_protos[key] = tf.train.Feature(
+                bytes_list=tf.train.BytesList(value=strings))
+        else:
+            values = array.astype(np.float32).ravel().tolist()
+            feature_protos[key] = tf.train.Feature(
+                float_list=tf.train.FloatList(value=values))
+    return tf.train.Example(features=tf.train.Features(feature=feature_protos))
+
+
+def _to_disk_layout(key, array, fmt):
+    """Moves a raw scene array to the on-disk layout of `fmt`."""
+    if key == "mask" and fmt.masks_last and array.ndim == 4:
+        array = array.transpose(1, 2, 0, 3)  # [K, H, W, 1] -> [H, W, K, 1]
+    if fmt.grayscale and key in ("image", "color") and array.shape[-1:] == (3,):
+        if not (np.all(array[..., :1] == array[..., 1:])):
+            raise ValueError(f"'{key}' of {fmt.file_name} is grayscale on disk, but its "
+                             "3 channels differ")
+        array = array[..., :1]  # [..., 1]
+    return array

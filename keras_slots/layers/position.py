@@ -1,0 +1,56 @@
+"""Soft position embedding (Slot Attention paper, appendix: "soft position embedding")."""
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+
+def build_grid(height, width):
+    """Returns the 4-channel position grid of a feature map.
+
+    Args:
+        height: rows of the feature map.
+        width: columns of the feature map.
+
+    Returns:
+        float32 numpy array [1, height, width, 4]: (y, x, 1 - y, 1 - x), each in linspace[0, 1].
+    """
+    ys = np.linspace(0.0, 1.0, num=height, dtype=np.float32)
+    xs = np.linspace(0.0, 1.0, num=width, dtype=np.float32)
+    grid = np.stack(np.meshgrid(ys, xs, indexing="ij"), axis=-1)  # [H, W, 2]
+    grid = np.concatenate([grid, 1.0 - grid], axis=-1)  # [H, W, 4]
+    return grid[None]  # [1, H, W, 4]
+
+
+@keras.saving.register_keras_serializable(package="keras_slots")
+class SoftPositionEmbed(keras.layers.Layer):
+    """Adds a learned linear map of the (y, x, 1-y, 1-x) grid to a feature map.
+
+    The grid follows the input's height and width, so one layer serves any resolution it was
+    built for; the projection has as many units as the input has channels.
+
+    Call arguments:
+        inputs: [B, H, W, C] feature map.
+
+    Returns:
+        [B, H, W, C]: inputs + Dense(C)(grid).
+
+    Example:
+        >>> SoftPositionEmbed()(np.zeros((2, 8, 8, 16), "float32")).shape
+        TensorShape([2, 8, 8, 16])
+    """
+
+    def build(self, inputs_shape):
+        _, height, width, channels = inputs_shape
+        # === Layers ===
+        self.dense = keras.layers.Dense(channels, name="dense", dtype=self.dtype_policy)
+        self.dense.build((None, height, width, 4))
+        self.grid = build_grid(height, width)
+        self.built = True
+
+    def call(self, inputs):
+        grid = tf.constant(self.grid, dtype=self.compute_dtype)  # [1, H, W, 4]
+        return inputs + self.dense(grid)  # [B, H, W, C]
+
+    def compute_output_shape(self, inputs_shape):
+        return inputs_shape

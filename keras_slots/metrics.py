@@ -1,0 +1,423 @@
+"""Evaluation metrics: ARI / FG-ARI, mBO, matched mIoU, set-prediction AP, summaries.
+
+Everything here is plain numpy on host arrays (TF tensors are converted with np.asarray),
+vectorised over the batch. Segmentation metrics take integer label maps:
+
+    true_ids  [B, P]  ground-truth entity id per pixel (0 = background)
+    pred_ids  [B, P]  predicted slot id per pixel (argmax of the slot masks)
+
+`masks_to_ids` turns mask stacks [B, K, H, W(, 1)] into such maps. Per-image results are
+[B] arrays; `summarize` reduces them to a mean with a 95% confidence interval.
+"""
+
+import numpy as np
+from scipy import optimize, stats
+
+
+class MetricInputError(ValueError):
+    """Raised when a metric receives arrays of the wrong shape, type or range."""
+
+
+# === Label maps ===
+
+
+def masks_to_ids(masks):
+    """Converts a stack of per-entity masks into per-pixel argmax ids.
+
+    Args:
+        masks: [B, K, H, W, 1] or [B, K, H, W] soft masks (e.g. slot attention or decoder
+            alphas) or 0/255 ground-truth masks. Ties go to the lowest entity index.
+
+    Returns:
+        int64 [B, H * W] index of the entity with the largest mask value at each pixel.
+    """
+    masks = np.asarray(masks)
+    if masks.ndim == 5 and masks.shape[-1] == 1:
+        masks = masks[..., 0]  # [B, K, H, W]
+    if masks.ndim != 4:
+        raise MetricInputError(
+            f"masks must be [B, K, H, W] or [B, K, H, W, 1], got shape {masks.shape}")
+    ids = np.argmax(masks, axis=1)  # [B, H, W]
+    return ids.reshape(ids.shape[0], -1).astype(np.int64)  # [B, H * W]
+
+
+def _check_ids(ids, name):
+    """Returns ids as int64 [B, P]; trailing axes are flattened."""
+    ids = np.asarray(ids)
+    if ids.ndim < 2:
+        raise MetricInputError(f"{name} must be [B, P], got shape {ids.shape}")
+    if not np.issubdtype(ids.dtype, np.integer):
+        raise MetricInputError(f"{name} must hold integers, got dtype {ids.dtype}")
+    if ids.size and ids.min() < 0:
+        raise MetricInputError(f"{name} must be non-negative, got {ids.min()}")
+    return ids.reshape(ids.shape[0], -1).astype(np.int64)  # [B, P]
+
+
+def _num_labels(ids, given, name):
+    """Number of label values: `given`, or max id + 1 over the batch."""
+    needed = int(ids.max()) + 1 if ids.size else 1
+    if given is None:
+        return needed
+    if given < needed:
+        raise MetricInputError(f"{name}={given} but ids go up to {needed - 1}")
+    return int(given)
+
+
+def contingency(true_ids, pred_ids, num_true=None, num_pred=None, include=None):
+    """Per-image contingency tables of two label maps.
+
+    Args:
+        true_ids: int [B, P] first labelling.
+        pred_ids: int [B, P] second labelling.
+        num_true: number of true labels (default: max id + 1 over the batch).
+        num_pred: number of predicted labels (default: max id + 1 over the batch).
+        include: optional bool [B, P]; only pixels marked True are counted.
+
+    Returns:
+        int64 [B, num_true, num_pred]; entry [b, i, j] counts the pixels of image b with
+        true id i and predicted id j.
+    """
+    true_ids = _check_ids(true_ids, "true_ids")
+    pred_ids = _check_ids(pred_ids, "pred_ids")
+    if true_ids.shape != pred_ids.shape:
+        raise MetricInputError(
+            f"true_ids {true_ids.shape} and pred_ids {pred_ids.shape} differ in shape")
+    num_true = _num_labels(true_ids, num_true, "num_true")
+    num_pred = _num_labels(pred_ids, num_pred, "num_pred")
+    batch = true_ids.shape[0]
+    cells = num_true * num_pred
+    offsets = np.arange(batch, dtype=np.int64)[:, None] * cells  # [B, 1]
+    combined = offsets + true_ids * num_pred + pred_ids  # [B, P]
+    if include is not None:
+        combined = combined[np.asarray(include, dtype=bool).reshape(combined.shape)]  # [M]
+    counts = np.bincount(combined.ravel(), minlength=batch * cells)  # [B * Kt * Kp]
+    return counts.astype(np.int64).reshape(batch, num_true, num_pred)
+
+
+# === Adjusted Rand index ===
+
+
+def _pairs(n):
+    """Number of unordered pairs n * (n - 1) / 2, elementwise, int64."""
+    return n * (n - 1) // 2
+
+
+def ari(true_ids, pred_ids, ignore_background=False, num_true=None, num_pred=None):
+    """Adjusted Rand index per image between ground-truth ids and predicted slot ids.
+
+    The index is computed from the per-image contingency table n_ij (pixel counts of true
+    id i and predicted id j) with a_i = sum_j n_ij, b_j = sum_i n_ij, N = sum n_ij:
+        index = sum C(n_ij, 2), A = sum C(a_i, 2), B = sum C(b_j, 2), T = C(N, 2)
+        ARI = (index - A * B / T) / ((A + B) / 2 - A * B / T),
+    evaluated in the equivalent pair-counting form scikit-learn uses.
+
+    Edge cases: the formula is 0 / 0 when both labellings put all counted pixels into one
+    cluster, when no pixel is counted (empty foreground with `ignore_background`, or a
+    single pixel), or, for tiny inputs only, when both put every pixel in its own cluster.
+    Such images get score 1.0 (the scikit-learn convention; DeepMind's TF code gives NaN)
+    and edge=True, so callers can count them. Any other labelling pair gets the formula's
+    value, which is exactly 1.0 for identical partitions whatever the id permutation.
+
+    Args:
+        true_ids: int [B, P] ground-truth entity id per pixel (0 = background).
+        pred_ids: int [B, P] predicted slot id per pixel.
+        ignore_background: if True (FG-ARI), only pixels whose true id is not 0 count.
+        num_true: number of ground-truth ids (default: max id + 1 over the batch).
+        num_pred: number of slots (default: max id + 1 over the batch).
+
+    Returns:
+        (scores, edge): float64 [B] ARI per image and bool [B] marking the edge cases above.
+    """
+    true_ids = _check_ids(true_ids, "true_ids")
+    include = (true_ids != 0) if ignore_background else None  # [B, P]
+    table = contingency(true_ids, pred_ids, num_true, num_pred, include)  # [B, Kt, Kp]
+    num_pixels = table.sum(axis=(1, 2))  # [B]
+    same_both = _pairs(table).sum(axis=(1, 2))  # [B] pairs together in both
+    same_true = _pairs(table.sum(axis=2)).sum(axis=1)  # [B] pairs together in truth
+    same_pred = _pairs(table.sum(axis=1)).sum(axis=1)  # [B] pairs together in prediction
+    all_pairs = _pairs(num_pixels)  # [B]
+    # Pair confusion counts (exact integers): together in both / only one / neither.
+    tp = same_both
+    fn = same_true - same_both
+    fp = same_pred - same_both
+    tn = all_pairs - same_true - same_pred + same_both
+    agree = (fn == 0) & (fp == 0)  # [B] identical partitions
+    edge = agree & ((tp == 0) | (tn == 0))  # [B] 0 / 0 cases
+    tp, fn, fp, tn = (x.astype(np.float64) for x in (tp, fn, fp, tn))
+    numerator = 2.0 * (tp * tn - fn * fp)  # [B]
+    denominator = (tp + fn) * (fn + tn) + (tp + fp) * (fp + tn)  # [B]
+    safe = np.where(agree, 1.0, denominator)  # [B]
+    scores = np.where(agree, 1.0, numerator / safe)  # [B]
+    return scores, edge
+
+
+def fg_ari(true_ids, pred_ids, num_true=None, num_pred=None):
+    """Foreground ARI: `ari` over pixels whose ground-truth id is not 0 (background).
+
+    Args:
+        true_ids: int [B, P] ground-truth entity id per pixel (0 = background).
+        pred_ids: int [B, P] predicted slot id per pixel.
+        num_true: number of ground-truth ids (default: max id + 1 over the batch).
+        num_pred: number of slots (default: max id + 1 over the batch).
+
+    Returns:
+        (scores, edge): float64 [B] and bool [B]; images with no foreground pixel (or one
+        foreground object that one slot covers) score 1.0 with edge=True, as in `ari`.
+    """
+    return ari(true_ids, pred_ids, ignore_background=True,
+               num_true=num_true, num_pred=num_pred)
+
+
+# === Mask overlap: mBO and matched mIoU ===
+
+
+def _as_ids(values, name):
+    """Masks [B, K, H, W(, 1)] -> argmax ids [B, P]; ids [B, P] pass through.
+
+    Returns:
+        (ids [B, P], number of labels or None when unknown).
+    """
+    values = np.asarray(values)
+    if values.ndim in (4, 5):
+        return masks_to_ids(values), values.shape[1]
+    if values.ndim == 2:
+        return _check_ids(values, name), None
+    raise MetricInputError(
+        f"{name} must be ids [B, P] or masks [B, K, H, W(, 1)], got shape {values.shape}")
+
+
+def _iou_tables(true_masks, pred_ids_or_masks):
+    """IoU of every ground-truth entity with every predicted (argmax) mask.
+
+    Returns:
+        iou: float64 [B, Kt, Kp] (0 where the union is empty).
+        is_object: bool [B, Kt] foreground entities (id >= 1) with a non-empty mask.
+    """
+    true_ids, num_true = _as_ids(true_masks, "true_masks")
+    pred_ids, num_pred = _as_ids(pred_ids_or_masks, "pred_ids_or_masks")
+    table = contingency(true_ids, pred_ids, num_true, num_pred)  # [B, Kt, Kp]
+    true_area = table.sum(axis=2)  # [B, Kt]
+    pred_area = table.sum(axis=1)  # [B, Kp]
+    union = true_area[:, :, None] + pred_area[:, None, :] - table  # [B, Kt, Kp]
+    iou = table / np.maximum(union, 1)  # [B, Kt, Kp]
+    is_object = true_area > 0  # [B, Kt]
+    is_object[:, 0] = False  # entity 0 is the background
+    return iou, is_object
+
+
+def mean_best_overlap(true_masks, pred_ids_or_masks):
+    """Mean best overlap (mBO) per image.
+
+    For every ground-truth foreground object (entity id >= 1 whose mask is non-empty) take
+    the best IoU with any predicted binary mask (argmax over slots, so predicted masks
+    partition the image, background pixels included), then average over the objects of
+    the image. Images without a foreground object get NaN; `summarize` leaves NaNs out of
+    the statistics and reports how many there were (n_nan).
+
+    Args:
+        true_masks: ground-truth masks [B, K, H, W(, 1)] (0/255, entity 0 = background) or
+            ground-truth ids [B, P].
+        pred_ids_or_masks: predicted slot ids [B, P] or slot masks [B, S, H, W(, 1)].
+
+    Returns:
+        float64 [B] mBO per image, NaN where the image has no foreground object.
+    """
+    iou, is_object = _iou_tables(true_masks, pred_ids_or_masks)  # [B, Kt, Kp], [B, Kt]
+    best = iou.max(axis=2)  # [B, Kt]
+    num_objects = is_object.sum(axis=1)  # [B]
+    total = np.where(is_object, best, 0.0).sum(axis=1)  # [B]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(num_objects > 0, total / num_objects, np.nan)
+
+
+def miou_matched(true_masks, pred_ids_or_masks):
+    """Mean IoU after Hungarian matching of ground-truth objects to predicted masks.
+
+    Per image, ground-truth foreground objects (entity id >= 1, non-empty mask) are matched
+    one-to-one to predicted binary (argmax) masks so that the summed IoU is largest
+    (scipy.optimize.linear_sum_assignment); objects left without a predicted mask (more
+    objects than slots) count as IoU 0. The score is the mean over the image's objects.
+    Images without a foreground object get NaN, as in `mean_best_overlap`.
+
+    Args:
+        true_masks: ground-truth masks [B, K, H, W(, 1)] (0/255, entity 0 = background) or
+            ground-truth ids [B, P].
+        pred_ids_or_masks: predicted slot ids [B, P] or slot masks [B, S, H, W(, 1)].
+
+    Returns:
+        float64 [B] matched mIoU per image, NaN where the image has no foreground object.
+    """
+    iou, is_object = _iou_tables(true_masks, pred_ids_or_masks)  # [B, Kt, Kp], [B, Kt]
+    scores = np.full(iou.shape[0], np.nan)  # [B]
+    for b in range(iou.shape[0]):  # the assignment problem is solved per image
+        objects = iou[b][is_object[b]]  # [n_objects, Kp]
+        if objects.shape[0] == 0:
+            continue
+        rows, cols = optimize.linear_sum_assignment(objects, maximize=True)
+        scores[b] = objects[rows, cols].sum() / objects.shape[0]
+    return scores
+
+
+# === Summary statistics ===
+
+
+def summarize(values):
+    """Mean, sample standard deviation and 95% t-distribution confidence interval of the mean.
+
+    NaNs (e.g. images without foreground objects) are left out and counted.
+
+    Args:
+        values: array-like of per-image (or per-seed) scores.
+
+    Returns:
+        dict with mean, std (ddof=1), ci95_low, ci95_high (mean -+ t_{n-1} * std / sqrt(n)),
+        n (number of finite values used) and n_nan (number of NaNs left out). With n < 2 the
+        std and interval are NaN; with n = 0 the mean is NaN too.
+    """
+    values = np.asarray(values, dtype=np.float64).ravel()
+    is_nan = np.isnan(values)
+    kept = values[~is_nan]
+    n = kept.size
+    mean = kept.mean() if n else np.nan
+    std = kept.std(ddof=1) if n > 1 else np.nan
+    if n > 1:
+        half_width = stats.t.ppf(0.975, df=n - 1) * std / np.sqrt(n)
+    else:
+        half_width = np.nan
+    return {
+        "mean": float(mean),
+        "std": float(std),
+        "ci95_low": float(mean - half_width),
+        "ci95_high": float(mean + half_width),
+        "n": int(n),
+        "n_nan": int(is_nan.sum()),
+    }
+
+
+# === Set prediction: average precision ===
+
+# Layout of the 19 numbers per object (REFERENCE.md "Set prediction").
+COORDS = slice(0, 3)  # (x, y, z) scaled to [0, 1]: original = 6 * value - 3
+PROPERTY_SLICES = {
+    "shape": slice(3, 6),
+    "size": slice(6, 8),
+    "material": slice(8, 10),
+    "color": slice(10, 18),
+}
+REAL_OBJECT = 18  # 1 for a real object, 0 for padding
+SET_ELEMENT_SIZE = 19
+COORD_SCALE = 6.0  # [0, 1] -> [-3, 3] width
+
+
+def _check_set(values, name):
+    values = np.asarray(values, dtype=np.float64)
+    if values.ndim != 3 or values.shape[-1] != SET_ELEMENT_SIZE:
+        raise MetricInputError(
+            f"{name} must be [B, S, {SET_ELEMENT_SIZE}], got shape {values.shape}")
+    return values
+
+
+def _discrete_properties(values):
+    """[..., 19] -> int [..., 4] argmax of shape, size, material and colour."""
+    return np.stack([np.argmax(values[..., s], axis=-1) for s in PROPERTY_SLICES.values()],
+                    axis=-1)
+
+
+def set_true_positives(pred, target, distance_threshold):
+    """Marks which predictions are true positives under greedy matching per image.
+
+    Predictions of an image are visited in decreasing order of their real-object score
+    (stable: ties keep slot order). Each one is a true positive iff some real target of the
+    same image (real-object flag > 0.5) that no earlier prediction matched has all discrete
+    properties (argmax of shape, size, material, colour) equal to the prediction's and lies
+    strictly closer than `distance_threshold` in original 3D units; it then takes the
+    nearest such target. The loop runs over slot ranks, vectorised over images.
+
+    Args:
+        pred: [B, S, 19] predictions.
+        target: [B, T, 19] targets (padding rows have real-object flag 0).
+        distance_threshold: positive float or np.inf.
+
+    Returns:
+        bool [B, S] true-positive flag of each prediction (in the given slot order).
+    """
+    pred = _check_set(pred, "pred")
+    target = _check_set(target, "target")
+    if pred.shape[0] != target.shape[0]:
+        raise MetricInputError(
+            f"pred has {pred.shape[0]} images but target has {target.shape[0]}")
+    if not distance_threshold > 0:
+        raise MetricInputError(f"distance_threshold must be > 0 or inf, got {distance_threshold}")
+    batch, num_pred = pred.shape[:2]
+    offsets = COORD_SCALE * (pred[:, :, None, COORDS] - target[:, None, :, COORDS])  # [B, S, T, 3]
+    distance = np.linalg.norm(offsets, axis=-1)  # [B, S, T]
+    same = np.all(_discrete_properties(pred)[:, :, None, :]
+                  == _discrete_properties(target)[:, None, :, :], axis=-1)  # [B, S, T]
+    close = distance < distance_threshold  # [B, S, T]
+    eligible = same & close & (target[:, None, :, REAL_OBJECT] > 0.5)  # [B, S, T]
+    order = np.argsort(-pred[:, :, REAL_OBJECT], axis=1, kind="stable")  # [B, S]
+    images = np.arange(batch)  # [B]
+    free = np.ones(target.shape[:2], dtype=bool)  # [B, T] targets not yet matched
+    hits = np.zeros((batch, num_pred), dtype=bool)  # [B, S]
+    for rank in range(num_pred):
+        slot = order[:, rank]  # [B]
+        candidates = eligible[images, slot] & free  # [B, T]
+        found = candidates.any(axis=1)  # [B]
+        nearest = np.argmin(np.where(candidates, distance[images, slot], np.inf), axis=1)  # [B]
+        hits[images, slot] = found
+        free[images[found], nearest[found]] = False
+    return hits
+
+
+def precision_recall_ap(precision, recall):
+    """Area under the interpolated precision-recall curve.
+
+    Precision is made monotone decreasing from the right (each point takes the best
+    precision at equal or higher recall), then summed over the recall increments:
+    AP = sum_i p_interp(r_i) * (r_i - r_{i-1}), starting from recall 0.
+
+    Args:
+        precision: [N] precision after each ranked prediction.
+        recall: [N] recall after each ranked prediction (non-decreasing).
+
+    Returns:
+        float AP in [0, 1].
+    """
+    precision = np.concatenate([np.asarray(precision, np.float64), [0.0]])  # [N + 1]
+    recall = np.concatenate([[0.0], np.asarray(recall, np.float64)])  # [N + 1]
+    envelope = np.maximum.accumulate(precision[::-1])[::-1]  # [N + 1]
+    steps = np.diff(recall)  # [N]
+    return float(np.sum(envelope[:-1] * steps))
+
+
+def average_precision(pred, target, distance_threshold=np.inf):
+    """Set-prediction average precision over a dataset (CLEVR property prediction).
+
+    All B * S predictions are ranked by their real-object score (index 18, stable sort:
+    ties keep image then slot order). A prediction is a true positive iff all its discrete
+    properties (argmax of shape [3:6], size [6:8], material [8:10], colour [10:18]) match a
+    not-yet-matched real target of the same image and its 3D distance, in original units
+    ((x, y, z) = 6 * coords - 3), is strictly below `distance_threshold`; see
+    `set_true_positives`. Precision and recall (over all real targets) along the ranking
+    give AP by `precision_recall_ap`.
+
+    Args:
+        pred: [B, S, 19] predictions (sigmoid outputs).
+        target: [B, T, 19] targets; rows with real-object flag 0 are padding.
+        distance_threshold: float > 0, or np.inf to ignore positions (paper: inf, 1, 0.5,
+            0.25, 0.125).
+
+    Returns:
+        float AP in [0, 1].
+    """
+    hits = set_true_positives(pred, target, distance_threshold)  # [B, S]
+    target = np.asarray(target, dtype=np.float64)
+    num_real = int(np.sum(target[:, :, REAL_OBJECT] > 0.5))
+    if num_real == 0:
+        raise MetricInputError("target has no real objects, so recall is undefined")
+    scores = np.asarray(pred, dtype=np.float64)[:, :, REAL_OBJECT].ravel()  # [B * S]
+    ranked = hits.ravel()[np.argsort(-scores, kind="stable")]  # [B * S]
+    true_positives = np.cumsum(ranked)  # [B * S]
+    precision = true_positives / np.arange(1, ranked.size + 1)  # [B * S]
+    recall = true_positives / num_real  # [B * S]
+    return precision_recall_ap(precision, recall)

@@ -1,0 +1,103 @@
+"""Run directories: the saved config, write checks and the checkpoint manager."""
+
+import os
+import shutil
+import uuid
+
+import tensorflow as tf
+
+from keras_slots.config import Config
+
+CONFIG_FILE = "config.json"
+# Fields that may change when a run is resumed: they do not change what is trained.
+RESUMABLE_FIELDS = {
+    "train.num_steps", "train.log_every", "train.image_every", "train.checkpoint_every",
+    "train.keep_checkpoints",
+}
+MIN_FREE_BYTES = 100 * 2**20
+
+
+class RunDirError(ValueError):
+    """The model_dir cannot be used (unwritable, full, or holds a different run)."""
+
+
+def check_writable(model_dir):
+    """Creates model_dir and fails at once if it cannot take files.
+
+    Raises:
+        RunDirError: naming the directory and the reason.
+    """
+    try:
+        os.makedirs(model_dir, exist_ok=True)
+        probe = os.path.join(model_dir, f".write_test_{uuid.uuid4().hex}")
+        with open(probe, "w") as f:
+            f.write("ok")
+        os.remove(probe)
+    except OSError as e:
+        raise RunDirError(f"model_dir {model_dir} is not writable: {e.strerror or e}") from None
+    free = shutil.disk_usage(model_dir).free
+    if free < MIN_FREE_BYTES:
+        raise RunDirError(f"model_dir {model_dir} has only {free / 2**20:.0f} MiB free; "
+                          f"checkpoints need at least {MIN_FREE_BYTES / 2**20:.0f} MiB")
+
+
+def write_atomic(path, text):
+    """Writes text to path through a temporary file and a rename."""
+    tmp = f"{path}.tmp-{uuid.uuid4().hex}"
+    with open(tmp, "w") as f:
+        f.write(text)
+    os.replace(tmp, path)
+
+
+def load_config(model_dir):
+    """Reads the Config saved in model_dir.
+
+    Raises:
+        RunDirError: when there is none.
+    """
+    path = os.path.join(model_dir, CONFIG_FILE)
+    if not os.path.exists(path):
+        raise RunDirError(f"no {CONFIG_FILE} in {model_dir}: is it a keras_slots model_dir?")
+    with open(path) as f:
+        return Config.from_json(f.read())
+
+
+def save_or_check_config(model_dir, config, allow_change=False):
+    """Saves the config beside the checkpoints, or checks it matches the one saved there.
+
+    Args:
+        model_dir: the run directory.
+        config: the Config of this run.
+        allow_change: overwrite a different saved config instead of refusing.
+
+    Raises:
+        RunDirError: listing the differing fields when the saved config differs.
+    """
+    path = os.path.join(model_dir, CONFIG_FILE)
+    if os.path.exists(path) and not allow_change:
+        saved = load_config(model_dir)
+        diffs = [d for d in config.differences(saved)
+                 if d.split(":")[0] not in RESUMABLE_FIELDS]
+        if diffs:
+            raise RunDirError(
+                f"{model_dir} holds a run with a different config (saved != requested: "
+                f"{'; '.join(diffs)}); use another --model_dir or pass --allow_config_change"
+            )
+    write_atomic(path, config.to_json())
+
+
+def make_manager(checkpoint, directory, max_to_keep=5):
+    """A CheckpointManager; TF writes each checkpoint fully before pointing at it."""
+    return tf.train.CheckpointManager(checkpoint, directory, max_to_keep=max_to_keep)
+
+
+def latest_checkpoint(model_dir):
+    """Path of the newest checkpoint in model_dir.
+
+    Raises:
+        RunDirError: when model_dir holds no checkpoint.
+    """
+    path = tf.train.latest_checkpoint(model_dir)
+    if path is None:
+        raise RunDirError(f"no checkpoint in {model_dir}: train first (scripts/train.py)")
+    return path

@@ -1,0 +1,236 @@
+"""The distributed training loop: tf.function steps, checkpoints, summaries, resumption."""
+
+import math
+import os
+import signal
+import time
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from keras_slots import data as data_lib
+from keras_slots.models import SlotAttentionAutoEncoder
+from keras_slots.training import checkpoints, distribute
+from keras_slots.training.progress import ProgressBar
+from keras_slots.training.schedule import WarmupExponentialDecay
+from keras_slots.visualize import slot_grid
+
+
+class NonFiniteError(RuntimeError):
+    """Training met a NaN or Inf loss or gradient."""
+
+
+def create_model(model_config, mixed_precision=False, seed=None):
+    """Builds the autoencoder and creates its weights.
+
+    Args:
+        model_config: a ModelConfig.
+        mixed_precision: compute in bfloat16 with float32 weights.
+        seed: seed of the slot noise when no explicit seed is passed.
+
+    Returns:
+        A built SlotAttentionAutoEncoder.
+    """
+    dtype = "mixed_bfloat16" if mixed_precision else "float32"
+    model = SlotAttentionAutoEncoder.from_model_config(model_config, dtype=dtype, seed=seed)
+    model.build((None, *model_config.resolution, 3))
+    return model
+
+
+def restore_model(model_dir, checkpoint_path=None):
+    """Rebuilds the model saved in model_dir and loads a checkpoint.
+
+    Args:
+        model_dir: a run directory written by `train`.
+        checkpoint_path: a checkpoint prefix (default: the latest in model_dir).
+
+    Returns:
+        (model, config, step) with step the training step of the checkpoint.
+    """
+    config = checkpoints.load_config(model_dir)
+    path = checkpoint_path or checkpoints.latest_checkpoint(model_dir)
+    model = create_model(config.model, config.train.mixed_precision)
+    step = tf.Variable(0, dtype=tf.int64)
+    tf.train.Checkpoint(model=model, step=step).read(path).expect_partial()
+    return model, config, int(step.numpy())
+
+
+def reconstruction_loss(images, recon):
+    """Per-example mean squared error. images, recon: [B, H, W, 3]. Returns [B]."""
+    return tf.reduce_mean(tf.square(tf.cast(recon, tf.float32) - images), axis=[1, 2, 3])
+
+
+def _input_pipeline(config, strategy, data_dir, start_step):
+    """Distributed batches of training images, starting exactly where `start_step` left off."""
+    batch = config.train.batch_size
+
+    def dataset_fn(_):
+        ds = data_lib.get_dataset(config.train.dataset, "train", data_dir=data_dir,
+                                  seed=config.train.seed, start_index=start_step * batch)
+        ds = ds.repeat() if data_dir else ds
+        ds = ds.batch(batch, drop_remainder=True).map(lambda e: e["image"])
+        return ds.prefetch(tf.data.AUTOTUNE)
+
+    ds = dataset_fn(None)
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    return iter(strategy.experimental_distribute_dataset(ds.with_options(options)))
+
+
+class _StopRequest:
+    """Turns SIGTERM / SIGINT into a flag the loop checks, so it can save and exit."""
+
+    def __init__(self):
+        self.signal = None
+        self._old = {}
+
+    def __enter__(self):
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            self._old[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def _handle(self, signum, _frame):
+        self.signal = signum
+
+    def __exit__(self, *exc):
+        for sig, handler in self._old.items():
+            signal.signal(sig, handler)
+
+
+def train(config, model_dir, *, strategy=None, data_dir=None, allow_config_change=False,
+          skip_nonfinite=False, deterministic=False, stream=None):
+    """Trains (or resumes training) the autoencoder of `config` in `model_dir`.
+
+    Args:
+        config: the run's Config.
+        model_dir: where the config, checkpoints and TensorBoard logs go; a run already
+            there is resumed from its latest checkpoint.
+        strategy: a tf.distribute.Strategy (default: the current one).
+        data_dir: directory of published dataset files; None uses the built-in generator.
+        allow_config_change: resume even if the saved config differs.
+        skip_nonfinite: skip a batch with a NaN/Inf loss or gradient instead of stopping.
+        deterministic: turn on TF op determinism (bit-identical reruns and resumes).
+        stream: where the progress bar writes (default stderr).
+
+    Returns:
+        dict with the final step, the last loss and whether a signal stopped the run.
+
+    Raises:
+        NonFiniteError: on a NaN/Inf loss or gradient (unless skip_nonfinite); the last good
+            checkpoint is kept and nothing is saved for the bad step.
+        checkpoints.RunDirError: for an unusable model_dir or a config mismatch.
+    """
+    strategy = strategy or tf.distribute.get_strategy()
+    tc = config.train
+    replicas = strategy.num_replicas_in_sync
+    if tc.batch_size % replicas:
+        raise ValueError(f"batch size {tc.batch_size} is not divisible by the "
+                         f"{replicas} replicas; pick a multiple of {replicas}")
+    chief = distribute.is_chief(strategy)
+    out_dir = distribute.worker_dir(model_dir, strategy)
+    checkpoints.check_writable(out_dir)
+    if chief:
+        checkpoints.save_or_check_config(model_dir, config, allow_config_change)
+    if deterministic:
+        tf.config.experimental.enable_op_determinism()
+    keras.utils.set_random_seed(tc.seed)
+
+    with strategy.scope():
+        model = create_model(config.model, tc.mixed_precision, seed=tc.seed)
+        schedule = WarmupExponentialDecay(tc.learning_rate, tc.warmup_steps, tc.decay_rate,
+                                          tc.decay_steps)
+        optimizer = keras.optimizers.Adam(learning_rate=schedule, epsilon=1e-8)
+        optimizer.build(model.trainable_variables)
+        step = tf.Variable(0, dtype=tf.int64, name="step")
+    checkpoint = tf.train.Checkpoint(model=model, optimizer=optimizer, step=step)
+    manager = checkpoints.make_manager(checkpoint, out_dir, tc.keep_checkpoints)
+    if manager.latest_checkpoint:
+        checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
+    start = int(step.numpy())
+    writer = tf.summary.create_file_writer(os.path.join(model_dir, "train")) if chief else None
+
+    variables = model.trainable_variables
+
+    def compute_grads(images):
+        ctx = tf.distribute.get_replica_context()
+        seed = tf.stack([tf.cast(tc.seed, tf.int32),
+                         tf.cast(step, tf.int32) * replicas + ctx.replica_id_in_sync_group])
+        with tf.GradientTape() as tape:
+            out = model(images, seed=seed, training=True)
+            per_example = reconstruction_loss(images, out["recon"])  # [B_replica]
+            loss = tf.nn.compute_average_loss(per_example, global_batch_size=tc.batch_size)
+        grads = ctx.all_reduce(tf.distribute.ReduceOp.SUM, tape.gradient(loss, variables))
+        loss = ctx.all_reduce(tf.distribute.ReduceOp.SUM, loss)
+        return grads, loss, tf.linalg.global_norm(grads)
+
+    def apply_grads(grads):
+        # The optimizer sums gradients over replicas again; grads are already summed.
+        optimizer.apply_gradients(zip([g / replicas for g in grads], variables))
+
+    @tf.function
+    def grad_step(iterator):
+        images = next(iterator)
+        grads, loss, norm = strategy.run(compute_grads, args=(images,))
+        return grads, strategy.reduce("MEAN", loss, None), strategy.reduce("MEAN", norm, None)
+
+    @tf.function
+    def apply_step(grads):
+        strategy.run(apply_grads, args=(grads,))
+
+    @tf.function
+    def predict(images):
+        return strategy.run(
+            lambda x: model(x, seed=tf.constant([tc.seed, -1], tf.int32)), args=(images,))
+
+    iterator = _input_pipeline(config, strategy, data_dir, start)
+    bar = ProgressBar(tc.num_steps, initial=start, every=tc.log_every, stream=stream)
+    last_loss, last_time, last_step = float("nan"), time.time(), start
+    with _StopRequest() as stop:
+        while int(step.numpy()) < tc.num_steps and stop.signal is None:
+            grads, loss, norm = grad_step(iterator)
+            loss, norm = float(loss), float(norm)
+            current = int(step.numpy())
+            if not (math.isfinite(loss) and math.isfinite(norm)):
+                message = (f"non-finite loss {loss} or gradient norm {norm} at step {current}")
+                if not skip_nonfinite:
+                    raise NonFiniteError(message + "; the last good checkpoint is kept "
+                                         "(pass --skip_nonfinite to skip such batches)")
+                print(f"warning: {message}; batch skipped", file=bar.stream)
+            else:
+                apply_step(grads)
+                last_loss = loss
+            step.assign_add(1)
+            current += 1
+            bar.update(current, loss=last_loss)
+            if writer is not None and (current % tc.log_every == 0 or current == tc.num_steps):
+                now = time.time()
+                with writer.as_default(step=current):
+                    tf.summary.scalar("loss", last_loss)
+                    tf.summary.scalar("learning_rate", float(schedule(optimizer.iterations)))
+                    tf.summary.scalar("grad_norm", norm)
+                    tf.summary.scalar("steps_per_sec", (current - last_step) / (now - last_time))
+                last_time, last_step = now, current
+            if writer is not None and current % tc.image_every == 0:
+                _write_images(writer, current, iterator, predict, strategy)
+            if current % tc.checkpoint_every == 0 or current == tc.num_steps:
+                manager.save(checkpoint_number=current)
+        if stop.signal is not None:
+            manager.save(checkpoint_number=int(step.numpy()))
+            print(f"stopped by signal {stop.signal} at step {int(step.numpy())}; "
+                  f"checkpoint saved", file=bar.stream)
+    if writer is not None:
+        writer.flush()
+    return {"step": int(step.numpy()), "loss": last_loss, "signal": stop.signal}
+
+
+def _write_images(writer, current, iterator, predict, strategy):
+    """Logs an input / reconstruction / per-slot grid of the next batch to TensorBoard."""
+    images = next(iterator)
+    out = predict(images)
+    local = lambda x: strategy.experimental_local_results(x)[0].numpy()  # noqa: E731
+    images = local(images)
+    out = {k: local(v) for k, v in out.items() if k in ("recon", "recons", "masks")}
+    grid = slot_grid(images, out, max_images=4, scale=2)
+    with writer.as_default(step=current):
+        tf.summary.image("slots", grid[None].astype(np.float32) / 255.0)

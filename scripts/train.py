@@ -1,0 +1,98 @@
+"""Trains a Slot Attention autoencoder; rerunning the same command resumes it.
+
+Example:
+    python scripts/train.py --preset=tetrominoes_cpu --model_dir=runs/tetrominoes
+"""
+
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from absl import app, flags  # noqa: E402
+
+from keras_slots import cli, config as config_lib  # noqa: E402
+
+_PRESET = flags.DEFINE_string("preset", "tetrominoes_cpu",
+                              f"Named config: {', '.join(sorted(config_lib.PRESETS))}.")
+_MODEL_DIR = flags.DEFINE_string("model_dir", None, "Run directory (checkpoints, logs).",
+                                 required=True)
+_DATASET = flags.DEFINE_string("dataset", None, "Dataset name (default: the preset's).")
+_DATA_DIR = flags.DEFINE_string("data_dir", None,
+                                "Folder of the published TFRecord files; unset: built-in data.")
+_NUM_STEPS = flags.DEFINE_integer("num_steps", None, "Total training steps.")
+_BATCH_SIZE = flags.DEFINE_integer("batch_size", None, "Global batch size.")
+_LEARNING_RATE = flags.DEFINE_float("learning_rate", None, "Peak learning rate.")
+_WARMUP_STEPS = flags.DEFINE_integer("warmup_steps", None, "Linear warm-up steps.")
+_DECAY_RATE = flags.DEFINE_float("decay_rate", None, "Decay factor per decay_steps.")
+_DECAY_STEPS = flags.DEFINE_integer("decay_steps", None, "Steps per decay_rate factor.")
+_NUM_SLOTS = flags.DEFINE_integer("num_slots", None, "Number of slots.")
+_NUM_ITERATIONS = flags.DEFINE_integer("num_iterations", None, "Slot Attention iterations.")
+_SLOT_ENCODER = flags.DEFINE_enum("slot_encoder", None, ["slot_attention", "slot_mlp"],
+                                  "Slot Attention, or the Slot MLP baseline.")
+_MIXED_PRECISION = flags.DEFINE_bool("mixed_precision", None, "bfloat16 compute.")
+_SEED = flags.DEFINE_integer("seed", None, "Seed of weights, data order and slot noise.")
+_CHECKPOINT_EVERY = flags.DEFINE_integer("checkpoint_every", None, "Steps between checkpoints.")
+_LOG_EVERY = flags.DEFINE_integer("log_every", None, "Steps between scalar summaries.")
+_IMAGE_EVERY = flags.DEFINE_integer("image_every", None, "Steps between image summaries.")
+_STRATEGY = flags.DEFINE_enum("strategy", "auto", ["auto", "default", "mirrored", "multi_worker"],
+                              "tf.distribute strategy.")
+_DETERMINISTIC = flags.DEFINE_bool("deterministic", False, "Turn on TF op determinism.")
+_SKIP_NONFINITE = flags.DEFINE_bool("skip_nonfinite", False,
+                                    "Skip batches with NaN/Inf loss instead of stopping.")
+_ALLOW_CONFIG_CHANGE = flags.DEFINE_bool("allow_config_change", False,
+                                         "Resume although the saved config differs.")
+
+_OVERRIDES = {
+    "train.dataset": _DATASET, "train.num_steps": _NUM_STEPS, "train.batch_size": _BATCH_SIZE,
+    "train.learning_rate": _LEARNING_RATE, "train.warmup_steps": _WARMUP_STEPS,
+    "train.decay_rate": _DECAY_RATE, "train.decay_steps": _DECAY_STEPS,
+    "train.mixed_precision": _MIXED_PRECISION, "train.seed": _SEED,
+    "train.checkpoint_every": _CHECKPOINT_EVERY, "train.log_every": _LOG_EVERY,
+    "train.image_every": _IMAGE_EVERY, "model.num_slots": _NUM_SLOTS,
+    "model.num_iterations": _NUM_ITERATIONS, "model.slot_encoder": _SLOT_ENCODER,
+}
+_POSITIVE = ("train.num_steps", "train.batch_size", "train.warmup_steps", "train.decay_steps",
+             "train.checkpoint_every", "train.log_every", "train.image_every",
+             "model.num_slots", "model.num_iterations")
+
+
+def make_config():
+    """The preset with the flags that were set applied; bad values raise UsageError."""
+    try:
+        config = config_lib.get_preset(_PRESET.value)
+    except ValueError as e:
+        raise app.UsageError(str(e))
+    changes = {key: flag.value for key, flag in _OVERRIDES.items() if flag.value is not None}
+    for key in _POSITIVE:
+        if key in changes and changes[key] < (0 if key == "train.warmup_steps" else 1):
+            raise app.UsageError(f"--{key.split('.')[1]} must be positive, got {changes[key]}")
+    if changes.get("train.learning_rate", 1.0) <= 0:
+        raise app.UsageError("--learning_rate must be positive")
+    return config.override(**changes)
+
+
+def main(argv):
+    if len(argv) > 1:
+        raise app.UsageError(f"unexpected arguments: {argv[1:]}")
+    config = make_config()
+    from keras_slots import data
+    from keras_slots.training import distribute, loop
+
+    if config.train.dataset not in data.DATASET_NAMES:
+        raise app.UsageError(f"unknown dataset {config.train.dataset!r}; choose one of "
+                             f"{sorted(data.DATASET_NAMES)}")
+    strategy = distribute.make_strategy(_STRATEGY.value)
+    print(f"training {config.name} on {config.train.dataset} "
+          f"({'files in ' + _DATA_DIR.value if _DATA_DIR.value else 'built-in generator'}) "
+          f"with {strategy.num_replicas_in_sync} replica(s) into {_MODEL_DIR.value}",
+          file=sys.stderr)
+    result = loop.train(config, _MODEL_DIR.value, strategy=strategy, data_dir=_DATA_DIR.value,
+                        allow_config_change=_ALLOW_CONFIG_CHANGE.value,
+                        skip_nonfinite=_SKIP_NONFINITE.value,
+                        deterministic=_DETERMINISTIC.value)
+    print(f"done: step {result['step']}, loss {result['loss']:.5f}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    cli.run(main)
