@@ -403,6 +403,22 @@ def test_truncated_file(tmp_path):
         records.read_dataset("tetrominoes", "train", tmp_path)
 
 
+def test_every_cut_is_reported(tmp_path):
+    path = _tetrominoes_file(tmp_path, 4)
+    data = path.read_bytes()
+    for cut in np.linspace(25, len(data) - 1, 9).astype(int):
+        path.write_bytes(data[:cut])
+        with pytest.raises(records.DataError, match="truncated or corrupt GZIP"):
+            records.verify_file(str(path), "tetrominoes")
+        try:
+            dataset = records.read_dataset("tetrominoes", "train", tmp_path, train_size=4)
+        except records.DataError as error:
+            assert "record 0: truncated" in str(error)
+            continue
+        with pytest.raises((tf.errors.DataLossError, tf.errors.FailedPreconditionError)):
+            list(dataset)  # Never a silently short split.
+
+
 def _bad_records(tmp_path, bad_index, mutate):
     """Tetrominoes file of 4 hand-built records, record `bad_index` mutated."""
     rng = np.random.default_rng(9)

@@ -97,37 +97,29 @@ def _sample_layout(rng, num_objects):
 
     Returns:
         dict of per-object arrays ("shape", "color", "material", "size" int [n],
-        "xy" float [n, 2], "rotation" degrees [n]) or None when one object could
-        not be placed in MAX_RETRIES tries.
+        "xy" float64 [n, 2], "rotation" degrees [n]), or None when an object found
+        no valid position in MAX_RETRIES tries.
     """
     dirs = camera.ground_directions()
-    axes = np.stack([dirs["left"], dirs["behind"]])  # [2, 2]
-    layout = {k: [] for k in ("shape", "color", "material", "size", "xy", "rotation")}
-    for _ in range(num_objects):
-        size = int(rng.integers(len(SIZES)))
-        r = SIZE_RADIUS[size]
+    axes = np.stack([dirs["left"], dirs["behind"]], axis=1)  # [2, 2]
+    size = rng.integers(len(SIZES), size=num_objects)  # [n]
+    radius = np.array(SIZE_RADIUS)[size]  # [n]
+    xy = np.zeros((num_objects, 2))
+    for i in range(num_objects):
         for _ in range(MAX_RETRIES):
-            xy = rng.uniform(-COORD_RANGE, COORD_RANGE, size=2)
-            ok = True
-            for other_xy, other_size in zip(layout["xy"], layout["size"]):
-                delta = xy - other_xy  # [2]
-                if np.linalg.norm(delta) - r - SIZE_RADIUS[other_size] < MIN_DISTANCE:
-                    ok = False
-                    break
-                if np.any(np.abs(axes @ delta) < MARGIN):
-                    ok = False
-                    break
-            if ok:
+            xy[i] = rng.uniform(-COORD_RANGE, COORD_RANGE, size=2)
+            delta = xy[i] - xy[:i]  # [i, 2]
+            gap = np.sqrt((delta ** 2).sum(axis=1)) - radius[i] - radius[:i]  # [i]
+            along = np.abs(delta @ axes)  # [i, 2]: offsets along left and behind
+            if np.all(gap >= MIN_DISTANCE) and np.all(along >= MARGIN):
                 break
         else:
             return None
-        layout["size"].append(size)
-        layout["xy"].append(xy)
-        layout["shape"].append(int(rng.integers(len(SHAPES))))
-        layout["color"].append(int(rng.integers(len(COLORS))))
-        layout["material"].append(int(rng.integers(len(MATERIALS))))
-        layout["rotation"].append(float(rng.uniform(0.0, 360.0)))
-    return {k: np.array(v) for k, v in layout.items()}
+    return {"size": size, "xy": xy,
+            "shape": rng.integers(len(SHAPES), size=num_objects),
+            "color": rng.integers(len(COLORS), size=num_objects),
+            "material": rng.integers(len(MATERIALS), size=num_objects),
+            "rotation": rng.uniform(0.0, 360.0, size=num_objects)}
 
 
 def _solids(layout):
@@ -357,26 +349,33 @@ def _shade(t, ids, normal, d, solids, layout):
     rgb += np.where(on_object & ~metal, 0.06 * n_dot_h ** 8, 0.0)[:, None]
     if metal.any():
         m = np.nonzero(metal)[0]
-        rgb[m] = _metal(points[m], normal[m], d[m], albedo[m], light[m], shadow[m])
+        rgb[m] = _metal(points[m], normal[m], d[m], albedo[m], light[m], shadow[m],
+                        solids, albedo_table)
     return np.clip(rgb, 0.0, 1.0), shadow
 
 
-def _metal(points, normal, d, albedo, light, shadow):
-    """Metal colour: dim diffuse, tinted mirror reflection, glossy light lobes, [S, 3]."""
+def _metal(points, normal, d, albedo, light, shadow, solids, albedo_table):
+    """Metal colour: dim diffuse, tinted mirror reflection, sharp highlight, [S, 3]."""
     reflect = d - 2 * np.einsum("ij,ij->i", d, normal)[:, None] * normal  # [S, 3]
-    env = _environment(points, reflect)  # [S]
+    env = np.repeat(_environment(points, reflect)[:, None], 3, axis=1)  # [S, 3]
+    origin = points + 2 * _EPS * normal  # [S, 3]
+    t_best = np.full(len(points), np.inf, np.float32)
+    for k in range(len(solids["shape"])):
+        t_k, n_k = _hit(solids, k, origin, reflect)  # [S], [S, 3]
+        closer = np.nonzero(t_k < t_best)[0]
+        if closer.size == 0:
+            continue
+        t_best[closer] = t_k[closer]
+        seen = origin[closer] + t_k[closer, None] * reflect[closer]  # [C, 3]
+        lit = _diffuse(seen, n_k[closer], np.zeros(closer.size, bool))  # [C]
+        env[closer] = albedo_table[k + 1] * lit[:, None]
     to_key = _KEY_POSITION - points
-    lobes = np.stack([
-        _KEY_INTENSITY * ~shadow * np.maximum(np.einsum(
-            "ij,ij->i", reflect, to_key / np.linalg.norm(to_key, axis=-1, keepdims=True)), 0),
-        _FILL_INTENSITY * np.maximum(reflect @ (_FILL_DIRECTION / np.linalg.norm(_FILL_DIRECTION)), 0),
-        _BACK_INTENSITY * np.maximum(reflect @ (_BACK_DIRECTION / np.linalg.norm(_BACK_DIRECTION)), 0),
-    ], axis=-1)  # [S, 3]: key, fill, back
-    gloss = (lobes[:, 0] / _KEY_INTENSITY) ** 200 + (lobes ** 1).sum(-1) * 0 \
-        + 1.5 * (lobes * (lobes / np.array([_KEY_INTENSITY, _FILL_INTENSITY, _BACK_INTENSITY])) ** 24).sum(-1)
+    to_key /= np.linalg.norm(to_key, axis=-1, keepdims=True)
+    glint = np.maximum(np.einsum("ij,ij->i", reflect, to_key), 0.0) * ~shadow  # [S]
     fresnel = (1.0 - np.abs(np.einsum("ij,ij->i", d, normal))) ** 5  # [S]
-    return (albedo * (0.2 * light + 0.8 * env + gloss)[:, None]
-            + (0.3 * fresnel * env + 0.9 * (lobes[:, 0] / _KEY_INTENSITY) ** 300)[:, None])
+    highlight = glint ** 300 + 0.3 * glint ** 30  # [S]
+    return (albedo * (0.15 * light[:, None] + 1.1 * env)
+            + (0.3 * fresnel)[:, None] * env + highlight[:, None])
 
 
 def _edges(ids, shadow, normal):

@@ -12,10 +12,13 @@ Variants (as in the published files):
                           background grey level uniform in [0, 1]    MAX_NUM_ENTITIES 6
     colored_on_colored    1-4 sprites, all colours uniform in RGB    MAX_NUM_ENTITIES 5
 
-A scene is a raw scene dict with the published feature names and dtypes (K = max entities,
-C = 1 for `binarized`, whose published image and colour are single-channel, else 3):
+A scene is a raw scene dict with the published feature names and dtypes (K = max entities;
+C = 1 for `binarized`, else 3). The published `binarized` file stores single-channel images
+[64, 64, 1] and colours [K, 1]; here its image has 3 equal channels (the raw-scene contract,
+and what keras_slots.data.records yields when reading that file; the writer stores one),
+while its colour keeps the published [K, 1]:
 
-    image        uint8   [64, 64, C]
+    image        uint8   [64, 64, 3]
     mask         uint8   [K, 64, 64, 1]  0/255, entity 0 = background (object-first; the
                                          published file stores [64, 64, K, 1])
     x, y         float32 [K]  sprite centre, x = column, y = row, each in [0, 1]; the centre
@@ -148,6 +151,7 @@ def generate_scene(rng, variant="colored_on_grayscale"):
     color = np.zeros((k, palette.shape[1]), np.float32)  # [K, C]
     color[:n + 1] = palette
     image = np.round(palette[labels] * 255).astype(np.uint8)  # [H, W, C]
+    image = np.broadcast_to(image, IMAGE_SIZE + (3,)).copy()  # [H, W, 3]
     mask = (labels[None] == np.arange(k)[:, None, None]).astype(np.uint8) * 255  # [K, H, W]
 
     def per_entity(values):

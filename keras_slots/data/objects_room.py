@@ -119,8 +119,8 @@ def _sphere(origin, rays, center, radius):
     disc = b**2 - (offset @ offset - radius**2)  # [P]
     t = -b - np.sqrt(np.maximum(disc, 0.0))  # [P]
     t = np.where((disc >= 0) & (t > 0), t, np.inf)  # [P]
-    normals = (origin + np.where(np.isinf(t), 0, t)[:, None] * rays - center) / radius
-    return t, normals  # [P], [P, 3]
+    hit = origin + np.where(np.isinf(t), 0, t)[:, None] * rays  # [P, 3]
+    return t, (hit - center) / radius
 
 
 def _rotate_y(vectors, angle):
@@ -159,9 +159,9 @@ def _cylinder(origin, rays, center, radius, height):
         t_side = np.where((disc >= 0) & (t_side > 0) & (y_side >= 0) & (y_side <= height),
                           t_side, np.inf)
         t_cap = np.where(dy < 0, (height - origin[1]) / dy, np.inf)  # [P]
-    cap_x, cap_z = ox + t_cap * dx, oz + t_cap * dz  # [P] each
-    t_cap = np.where((t_cap > 0) & (cap_x**2 + cap_z**2 <= radius**2), t_cap, np.inf)
-    side_n = np.stack([ox + t_side * dx, 0 * dx, oz + t_side * dz], axis=1) / radius
+        cap_x, cap_z = ox + t_cap * dx, oz + t_cap * dz  # [P] each
+        t_cap = np.where((t_cap > 0) & (cap_x**2 + cap_z**2 <= radius**2), t_cap, np.inf)
+        side_n = np.stack([ox + t_side * dx, 0 * dx, oz + t_side * dz], axis=1) / radius
     use_cap = t_cap < t_side  # [P]
     normals = np.where(use_cap[:, None], np.array([0.0, 1.0, 0.0]), side_n)  # [P, 3]
     return np.minimum(t_cap, t_side), normals
@@ -186,8 +186,8 @@ def _place_object(rng, camera_xz, yaw, others):
     return None
 
 
-def _trace(origin, rays, obj):
-    """Depth [P] and normals [P, 3] of one sampled object."""
+def _exact_hits(origin, rays, obj):
+    """Depth [M] and normals [M, 3] of one object for the rays [M, 3]."""
     x, z = obj["xz"]
     size = obj["size"]
     if obj["shape"] == "sphere":
@@ -196,6 +196,34 @@ def _trace(origin, rays, obj):
         half = 0.85 * size
         return _cube(origin, rays, np.array([x, half, z]), half, obj["yaw"])
     return _cylinder(origin, rays, np.array([x, 0.0, z]), 0.8 * size, obj["height"])
+
+
+def _bounding_sphere(obj):
+    """Centre [3] and radius of a sphere enclosing the object."""
+    x, z = obj["xz"]
+    size = obj["size"]
+    if obj["shape"] == "sphere":
+        return np.array([x, size, z]), size
+    if obj["shape"] == "cube":
+        half = 0.85 * size
+        return np.array([x, half, z]), half * np.sqrt(3.0)
+    height = obj["height"]
+    return np.array([x, height / 2, z]), np.hypot(0.8 * size, height / 2)
+
+
+def _trace(origin, rays, obj):
+    """Depth [P] (inf on a miss) and normals [P, 3] of one sampled object.
+
+    Only the rays that meet the object's bounding sphere are traced exactly.
+    """
+    center, bound = _bounding_sphere(obj)
+    offset = origin - center  # [3]
+    b = rays @ offset  # [P]
+    candidates = np.flatnonzero(b**2 - (offset @ offset - bound**2) >= 0)  # [M]
+    depth = np.full(len(rays), np.inf)  # [P]
+    normals = np.zeros_like(rays)  # [P, 3]
+    depth[candidates], normals[candidates] = _exact_hits(origin, rays[candidates], obj)
+    return depth, normals
 
 
 def generate_scene(rng, variant="train"):

@@ -30,6 +30,7 @@ class SlotAttention(keras.layers.Layer):
         num_iterations: optional int T overriding the default.
         seed: optional int32 [2] tensor; the slot noise is then tf.random.stateless_normal
             with this seed, so results are repeatable.
+        initial_slots: optional [B, K, D] tensor used instead of sampling the initial slots.
 
     Returns:
         (slots [B, K, D], attn [B, T, K, N]): the slots and the attention of every iteration
@@ -107,7 +108,7 @@ class SlotAttention(keras.layers.Layer):
             )
         self.built = True
 
-    def initial_slots(self, batch_size, num_slots, seed=None):
+    def sample_slots(self, batch_size, num_slots, seed=None):
         """Samples the initial slots.
 
         Args:
@@ -159,7 +160,8 @@ class SlotAttention(keras.layers.Layer):
         flat_slots = flat_slots + self.mlp_out(self.mlp_hidden(self.norm_mlp(flat_slots)))
         return tf.reshape(flat_slots, [batch, num_slots, self.slot_size]), attn
 
-    def call(self, inputs, num_slots=None, num_iterations=None, seed=None, training=None):
+    def call(self, inputs, num_slots=None, num_iterations=None, seed=None, initial_slots=None,
+             training=None):
         num_slots = self.num_slots if num_slots is None else num_slots
         num_iterations = self.num_iterations if num_iterations is None else num_iterations
         if num_slots < 1 or num_iterations < 1:
@@ -168,7 +170,10 @@ class SlotAttention(keras.layers.Layer):
             )
         inputs = self.norm_inputs(inputs)  # [B, N, D_in]
         keys, values = self.to_k(inputs), self.to_v(inputs)  # [B, N, D] each
-        init = self.initial_slots(tf.shape(inputs)[0], num_slots, seed)  # [B, K, D]
+        if initial_slots is None:
+            init = self.sample_slots(tf.shape(inputs)[0], num_slots, seed)  # [B, K, D]
+        else:
+            init = tf.cast(initial_slots, self.compute_dtype)  # [B, K, D]
         slots, attns = init, []
         for i in range(num_iterations):
             if self.implicit_grad and i == num_iterations - 1:

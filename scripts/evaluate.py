@@ -1,0 +1,72 @@
+"""Evaluates a trained model: FG-ARI, ARI, mBO, mIoU on the test split, plus a mask picture.
+
+Example:
+    python scripts/evaluate.py --model_dir=runs/tetrominoes
+"""
+
+import json
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from absl import app, flags  # noqa: E402
+
+from keras_slots import cli  # noqa: E402
+
+_MODEL_DIR = flags.DEFINE_string("model_dir", None, "Run directory written by train.py.",
+                                 required=True)
+_CHECKPOINT = flags.DEFINE_string("checkpoint", None, "Checkpoint prefix (default: latest).")
+_DATASET = flags.DEFINE_string("dataset", None, "Dataset (default: the one trained on).")
+_DATA_DIR = flags.DEFINE_string("data_dir", None, "Folder of published files; unset: built-in.")
+_NUM_EXAMPLES = flags.DEFINE_integer("num_examples", 320, "Test images (paper: 320).")
+_BATCH_SIZE = flags.DEFINE_integer("batch_size", 32, "Evaluation batch size.")
+_SEED = flags.DEFINE_integer("seed", 0, "Seed of the slot noise (fixed: repeatable results).")
+_NUM_SLOTS = flags.DEFINE_integer("num_slots", None, "Slots at test time (default: trained).")
+_NUM_ITERATIONS = flags.DEFINE_integer("num_iterations", None,
+                                       "Iterations at test time (default: trained).")
+_OUTPUT_DIR = flags.DEFINE_string("output_dir", None, "Where results go (default: model_dir/eval).")
+_NUM_PICTURE = flags.DEFINE_integer("num_picture", 8, "Images in the mask picture.")
+
+
+def main(argv):
+    if len(argv) > 1:
+        raise app.UsageError(f"unexpected arguments: {argv[1:]}")
+    for flag in (_NUM_EXAMPLES, _BATCH_SIZE, _NUM_SLOTS, _NUM_ITERATIONS, _NUM_PICTURE):
+        if flag.value is not None and flag.value < 1:
+            raise app.UsageError(f"--{flag.name} must be >= 1, got {flag.value}")
+    if not os.path.isdir(_MODEL_DIR.value):
+        raise app.UsageError(f"--model_dir {_MODEL_DIR.value} does not exist")
+    from keras_slots import data, evaluation, visualize
+    from keras_slots.training import checkpoints, loop
+
+    model, config, step = loop.restore_model(_MODEL_DIR.value, _CHECKPOINT.value)
+    dataset_name = _DATASET.value or config.train.dataset
+    dataset = data.get_dataset(dataset_name, "test", data_dir=_DATA_DIR.value,
+                               seed=config.train.seed, num_examples=_NUM_EXAMPLES.value)
+    results = evaluation.evaluate(
+        model, dataset, batch_size=_BATCH_SIZE.value, seed=_SEED.value,
+        num_slots=_NUM_SLOTS.value, num_iterations=_NUM_ITERATIONS.value,
+        keep_images=_NUM_PICTURE.value)
+    table = evaluation.summary_table(results)
+    table.update({"dataset": dataset_name, "step": step, "preset": config.name,
+                  "num_slots": _NUM_SLOTS.value or config.model.num_slots,
+                  "num_iterations": _NUM_ITERATIONS.value or config.model.num_iterations,
+                  "seed": _SEED.value})
+    out_dir = _OUTPUT_DIR.value or os.path.join(_MODEL_DIR.value, "eval")
+    os.makedirs(out_dir, exist_ok=True)
+    checkpoints.write_atomic(os.path.join(out_dir, "metrics.json"),
+                             json.dumps(table, indent=2, sort_keys=True))
+    checkpoints.write_atomic(os.path.join(out_dir, "metrics.md"), evaluation.markdown(table))
+    picture = visualize.slot_grid(results["images"], results["outputs"],
+                                  max_images=_NUM_PICTURE.value, scale=4)
+    visualize.save_png(os.path.join(out_dir, "masks.png"), picture)
+    print(f"{config.name} at step {step} on {table['num_images']} {dataset_name} test images "
+          f"(seed {_SEED.value}):")
+    print(evaluation.markdown(table))
+    print(f"wrote {out_dir}/metrics.json, metrics.md and masks.png "
+          f"(columns: input, reconstruction, segmentation, one per slot)")
+
+
+if __name__ == "__main__":
+    cli.run(main)

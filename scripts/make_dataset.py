@@ -1,0 +1,125 @@
+r"""Writes a built-in dataset as a file in the published DeepMind TFRecord layout.
+
+Record i of the file is scene i of the built-in "train" stream for i < train_size, then
+scene i - train_size of the "test" stream, so that keras_slots.data.get_dataset(name,
+split, data_dir=out_dir) reads the same scenes as the built-in stream of that split.
+Objects Room test variants hold only "test" scenes.
+
+Example:
+    python scripts/make_dataset.py --dataset=tetrominoes --out_dir=/tmp/data \
+        --num_examples=60320
+"""
+
+import os
+import sys
+import time
+
+from absl import app
+from absl import flags
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # Repo root.
+from keras_slots.data import formats  # pylint: disable=g-import-not-at-top,wrong-import-position
+from keras_slots.data import records  # pylint: disable=g-import-not-at-top,wrong-import-position
+from keras_slots.data.pipeline import BUILTIN_GENERATORS  # pylint: disable=g-import-not-at-top,wrong-import-position
+
+_DATASET = flags.DEFINE_string("dataset", None, "Built-in dataset name, e.g. tetrominoes.",
+                               required=True)
+_OUT_DIR = flags.DEFINE_string("out_dir", None, "Folder for the TFRecord file.",
+                               required=True)
+_NUM_EXAMPLES = flags.DEFINE_integer(
+    "num_examples", None, "Records to write; default: the paper's train + test split "
+    "sizes (the test split size for test-only datasets).")
+_TRAIN_SIZE = flags.DEFINE_integer(
+    "train_size", None, "Records taken from the train stream before the test stream "
+    "starts; default: the paper's (70000 CLEVR, 60000 others).")
+_SEED = flags.DEFINE_integer("seed", 0, "Seed of the built-in streams.")
+
+_BAR_WIDTH = 30
+
+
+def _fail(message):
+    """Prints one line to stderr and exits with status 1."""
+    print(f"make_dataset: error: {message}", file=sys.stderr)
+    sys.exit(1)
+
+
+def stream_scenes(generate, seed, num_examples, train_size, test_only):
+    """Yields the scenes of a file: the train stream, then the test stream.
+
+    Args:
+        generate: callable(rng) -> raw scene.
+        seed: stream seed.
+        num_examples: number of scenes.
+        train_size: scenes taken from the train stream first.
+        test_only: True to take every scene from the test stream.
+
+    Yields:
+        Raw scene dicts.
+    """
+    for index in range(num_examples):
+        if test_only:
+            split_code, scene_index = 1, index
+        elif index < train_size:
+            split_code, scene_index = 0, index
+        else:
+            split_code, scene_index = 1, index - train_size
+        yield generate(np.random.default_rng([seed, split_code, scene_index]))
+
+
+def with_progress(items, total, label):
+    """Yields items while drawing a text progress bar on stderr."""
+    start = time.monotonic()
+    shown = -1
+    for done, item in enumerate(items, start=1):
+        yield item
+        percent = done * 100 // total
+        if percent != shown or done == total:
+            shown = percent
+            filled = done * _BAR_WIDTH // total
+            rate = done / max(time.monotonic() - start, 1e-9)
+            sys.stderr.write(f"\r{label} [{'#' * filled}{'.' * (_BAR_WIDTH - filled)}] "
+                             f"{done}/{total} {rate:.0f} scenes/s")
+            sys.stderr.flush()
+    sys.stderr.write("\n")
+
+
+def main(argv):
+    if len(argv) > 1:
+        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+    if _NUM_EXAMPLES.value is not None and _NUM_EXAMPLES.value < 1:
+        raise app.UsageError(f"--num_examples must be >= 1, got {_NUM_EXAMPLES.value}")
+    if _TRAIN_SIZE.value is not None and _TRAIN_SIZE.value < 0:
+        raise app.UsageError(f"--train_size must be >= 0, got {_TRAIN_SIZE.value}")
+
+    name = _DATASET.value
+    if name not in BUILTIN_GENERATORS or name not in formats.FORMATS:
+        known = sorted(set(BUILTIN_GENERATORS) & set(formats.FORMATS))
+        _fail(f"unknown dataset {name!r}; built-in datasets: {', '.join(known)}")
+    test_only = name in formats.TEST_ONLY
+    train_size = formats.train_size(name) if _TRAIN_SIZE.value is None else _TRAIN_SIZE.value
+    num_examples = _NUM_EXAMPLES.value
+    if num_examples is None:
+        num_examples = formats.TEST_SIZE if test_only else train_size + formats.TEST_SIZE
+
+    out_dir = _OUT_DIR.value
+    try:
+        os.makedirs(out_dir, exist_ok=True)
+    except OSError as error:
+        _fail(f"cannot create --out_dir {out_dir}: {error.strerror}")
+    if not os.access(out_dir, os.W_OK):
+        _fail(f"--out_dir {out_dir} is not writable")
+
+    path = records.dataset_path(name, out_dir)
+    scenes = stream_scenes(BUILTIN_GENERATORS[name], _SEED.value, num_examples, train_size,
+                           test_only)
+    try:
+        count = records.write_records(
+            path, with_progress(scenes, num_examples, os.path.basename(path)), name)
+    except OSError as error:
+        _fail(f"cannot write {path}: {error}")
+    print(f"wrote {count} records to {path}")
+
+
+if __name__ == "__main__":
+    app.run(main)
