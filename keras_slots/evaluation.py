@@ -12,12 +12,13 @@ def evaluate(model, dataset, *, batch_size=32, seed=0, num_slots=None, num_itera
              keep_images=8):
     """Scores the model's masks against the ground truth, image by image.
 
-    The slot noise of batch i uses the stateless seed (seed, i), so a run is repeatable.
+    The slot noise of batch i uses the stateless seed (seed, i): the same seed and batch size
+    give the same results.
 
     Args:
         model: a SlotAttentionAutoEncoder.
         dataset: unbatched model-ready elements (image, mask, ...).
-        batch_size: evaluation batch size (does not change the results).
+        batch_size: evaluation batch size.
         seed: seed of the slot noise.
         num_slots: slots to use (default: the trained number).
         num_iterations: iterations to use (default: the trained number).

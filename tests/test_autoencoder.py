@@ -111,3 +111,17 @@ def test_wrong_image_size_and_impossible_resolution_are_rejected():
 def test_slot_mlp_baseline_runs():
     out = _small_model(slot_encoder="slot_mlp")(_images(2), seed=SEED)
     assert out["masks"].shape == (2, 4, 35, 35, 1)
+
+
+@pytest.mark.parametrize("slot_encoder", ["slot_attention", "slot_mlp"])
+def test_tf_checkpoint_restores_every_weight(tmp_path, slot_encoder):
+    model = _small_model(slot_encoder=slot_encoder)
+    model(_images(1), seed=SEED)
+    path = tf.train.Checkpoint(model=model).write(str(tmp_path / "ckpt"))
+    saved = tf.train.load_checkpoint(path).get_variable_to_shape_map()
+    assert sum(1 for name in saved if name.startswith("model/")) == len(model.weights)
+    other = _small_model(slot_encoder=slot_encoder)
+    other(_images(1), seed=SEED)
+    tf.train.Checkpoint(model=other).read(path).assert_existing_objects_matched()
+    for a, b in zip(model.weights, other.weights):
+        np.testing.assert_array_equal(a.numpy(), b.numpy(), err_msg=a.path)

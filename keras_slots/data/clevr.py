@@ -14,27 +14,36 @@ Scene rules (CLEVR's `render_images.py` defaults): 3-10 objects; x, y uniform in
 [-3, 3]; rotation uniform in [0, 360) degrees; a size "radius" r of 0.7 (large) or
 0.35 (small); a cube has half-side r / sqrt(2) (so its half-diagonal is r), spheres
 and cylinders have radius r and half-height r; every object rests on the ground,
-so z is its half-height. Between any two objects dist - r1 - r2 >= 0.25 and their
+so z is its half-height. Between any two objects dist - r1 - r2 >= 0.25 (with the
+full r for cubes too, where CLEVR uses r / sqrt(2), so no two objects ever
+intersect) and their
 offsets along the camera's ground-projected left and behind axes are at least 0.4;
 an object that fails 50 placements, or a scene in which an object covers fewer than
 200 pixels, is resampled from scratch.
 
 Rendering: the camera of `clevr_camera`; an infinite grey ground plane; a key
 point light that casts hard shadows (shadow rays against the analytic shapes),
-directional fill and back lights, and an ambient term. Rubber is Lambertian;
-metal adds Blinn-Phong highlights and a tinted mirror reflection of the ground and
-a grey sky (other objects are not reflected). Rays are cast for all pixels at once:
-each object is intersected only by the rays inside its projected bounding
-rectangle (sphere analytic, cube by the slab test in its rotated frame, capped
-vertical cylinder), and the nearest hit wins. Masks come from the ray through
-each pixel centre; the image re-renders pixels on object, shadow and face edges
-with 2 x 2 supersampling.
+directional fill and back lights, and an ambient term. Rubber is Lambertian with a
+faint sheen; metal is a dim diffuse term plus a colour-tinted mirror reflection
+(of the other objects, else of the lit ground or a grey sky) and a sharp key-light
+highlight. Rays are cast for all pixels at once: each object is intersected only
+by the rays inside its projected bounding rectangle (sphere analytic, cube by the
+slab test in its rotated frame, capped vertical cylinder) and the nearest hit
+wins. Masks come from the ray through each pixel centre; the image re-renders the
+pixels next to a change of object, shadow, mirrored object or face with 2 x 2
+supersampling.
 
-Speed (this 2-core CPU, one process): about 50 scenes/s for 3-10 objects, i.e. the
-70k-scene training set in about 25 minutes per core (see `python -m
-keras_slots.data.clevr`).
+Speed (`python -m keras_slots.data.clevr`, one process on this 2-core AMD Zen 4
+CPU, 200 scenes of 3-10 objects): 26 ms of CPU time per scene, i.e. about 39
+scenes/s per core, so the 70k-scene training set takes about 30 minutes on one
+core or 15 minutes with two processes.
+
+Differences from the real CLEVR (Blender/Cycles path tracing): hard shadows from
+one key light instead of soft area-light shadows, no indirect light, mirror
+reflections without blur, fixed lights and camera (CLEVR jitters them).
 """
 
+import functools
 import time
 
 import numpy as np
@@ -63,7 +72,7 @@ MIN_PIXELS_PER_OBJECT = 200
 MAX_RETRIES = 50
 
 _CUBE, _SPHERE, _CYLINDER = 0, 1, 2
-_METAL = 1
+_RUBBER, _METAL = 0, 1
 _EPS = 1e-3
 
 # Lighting (intensities in [0, 1] of the base colour; positions chosen to
@@ -71,16 +80,19 @@ _EPS = 1e-3
 _KEY_POSITION = np.array([6.4, -2.9, 6.2], np.float32)
 _KEY_INTENSITY = 0.75
 _FILL_DIRECTION = np.array([-4.7, -2.9, 3.4], np.float32)
+_FILL_DIRECTION /= np.linalg.norm(_FILL_DIRECTION)
 _FILL_INTENSITY = 0.22
 _BACK_DIRECTION = np.array([-1.2, 2.6, 5.8], np.float32)
+_BACK_DIRECTION /= np.linalg.norm(_BACK_DIRECTION)
 _BACK_INTENSITY = 0.18
 _AMBIENT = 0.22
 _GROUND_ALBEDO = 0.6
 _SKY = 0.85
 _HORIZON = 0.3
+_CAMERA = camera.CAMERA_POSITION.astype(np.float32)
 
 
-class PlacementError(ValueError):
+class SceneOptionError(ValueError):
     """Raised when a scene cannot be built from the requested options."""
 
 
@@ -146,14 +158,36 @@ def _solids(layout):
 
 
 # ----------------------------------------------------------------------------
-# Ray / shape intersection (rays: origins [M, 3] or [1, 3], unit dirs [M, 3])
+# Vector helpers (explicit 3-term sums: numpy reductions over a length-3 axis are slow)
+# ----------------------------------------------------------------------------
+
+def _dot(a, b):
+    """Row-wise dot product of [M, 3] arrays (either may be [1, 3] or [3]), [M]."""
+    a, b = np.atleast_2d(a), np.atleast_2d(b)
+    return a[:, 0] * b[:, 0] + a[:, 1] * b[:, 1] + a[:, 2] * b[:, 2]
+
+
+def _unit(v):
+    """Rows of v [M, 3] scaled to unit length."""
+    return v / np.sqrt(_dot(v, v))[:, None]
+
+
+def _rotate_z(v, cos, sin):
+    """Rotates vectors [M, 3] about the z axis by the angle with this cos / sin."""
+    return np.stack([cos * v[:, 0] - sin * v[:, 1],
+                     sin * v[:, 0] + cos * v[:, 1], v[:, 2]], axis=-1)
+
+
+# ----------------------------------------------------------------------------
+# Ray / shape intersection: origins o [M, 3] or [1, 3], unit directions d [M, 3].
+# Each returns the first hit distance t > _EPS [M] (inf = miss) and the unit
+# outward normal there [M, 3].
 # ----------------------------------------------------------------------------
 
 def _hit_sphere(o, d, centre, r):
-    oc = o - centre  # [M, 3]
-    b = (oc * d).sum(axis=-1)  # [M]
-    q = (oc * oc).sum(axis=-1)  # [M] or [1]
-    disc = b * b - (q - r * r)  # [M]
+    oc = o - centre  # [M, 3] or [1, 3]
+    b = _dot(oc, d)  # [M]
+    disc = b * b - (_dot(oc, oc) - r * r)  # [M]
     root = np.sqrt(np.maximum(disc, 0.0))
     t_near, t_far = -b - root, -b + root  # [M]
     t = np.where(t_near > _EPS, t_near, np.where(t_far > _EPS, t_far, np.inf))
@@ -163,24 +197,18 @@ def _hit_sphere(o, d, centre, r):
 
 
 def _hit_box(o, d, centre, half, cos, sin):
-    rel = o - centre  # [M, 3]
-    lo = np.stack([cos * rel[:, 0] + sin * rel[:, 1],
-                   -sin * rel[:, 0] + cos * rel[:, 1], rel[:, 2]], axis=-1)  # [M, 3]
-    ld = np.stack([cos * d[:, 0] + sin * d[:, 1],
-                   -sin * d[:, 0] + cos * d[:, 1], d[:, 2]], axis=-1)  # [M, 3]
+    lo = _rotate_z(o - centre, cos, -sin)  # [M, 3] ray origin in the cube's frame
+    ld = _rotate_z(d, cos, -sin)  # [M, 3]
     ld = np.where(np.abs(ld) < 1e-9, 1e-9, ld)
-    t1, t2 = (-half - lo) / ld, (half - lo) / ld  # [M, 3]
+    t1, t2 = (-half - lo) / ld, (half - lo) / ld  # [M, 3] slab crossings
     t_in, t_out = np.minimum(t1, t2), np.maximum(t1, t2)  # [M, 3]
-    t_near, t_far = t_in.max(axis=-1), t_out.min(axis=-1)  # [M]
+    t_near = np.maximum(np.maximum(t_in[:, 0], t_in[:, 1]), t_in[:, 2])  # [M]
+    t_far = np.minimum(np.minimum(t_out[:, 0], t_out[:, 1]), t_out[:, 2])  # [M]
     t = np.where(t_near > _EPS, t_near, np.where(t_far > _EPS, t_far, np.inf))
     t = np.where(t_far >= t_near, t, np.inf)  # [M]
-    axis = t_in.argmax(axis=-1)  # [M]
-    local = np.zeros_like(ld)  # [M, 3]
-    rows = np.arange(len(axis))
-    local[rows, axis] = -np.sign(ld[rows, axis])
-    normal = np.stack([cos * local[:, 0] - sin * local[:, 1],
-                       sin * local[:, 0] + cos * local[:, 1], local[:, 2]], axis=-1)
-    return t, normal
+    entry_face = t_in == t_near[:, None]  # [M, 3] the slab crossed last on entry
+    local = np.where(entry_face, -np.sign(ld), 0.0).astype(np.float32)  # [M, 3]
+    return t, _rotate_z(local, cos, sin)
 
 
 def _hit_cylinder(o, d, centre, r, half):
@@ -192,19 +220,18 @@ def _hit_cylinder(o, d, centre, r, half):
     disc = b * b - a * (ox * ox + oy * oy - r * r)  # [M]
     root = np.sqrt(np.maximum(disc, 0.0))
     t_side = np.full_like(a, np.inf)
-    for cand in ((-b - root) / a, (-b + root) / a):  # nearer root first
-        z = oz + cand * dz
-        ok = (disc > 0.0) & (cand > _EPS) & (np.abs(z) <= half) & np.isinf(t_side)
+    for cand in ((-b + root) / a, (-b - root) / a):  # the nearer root overwrites
+        ok = (disc > 0.0) & (cand > _EPS) & (np.abs(oz + cand * dz) <= half)
         t_side = np.where(ok, cand, t_side)
     safe_dz = np.where(np.abs(dz) < 1e-9, 1e-9, dz)
     t_cap = np.full_like(a, np.inf)
     for level in (half, -half):
         cand = (level - oz) / safe_dz  # [M]
         x, y = ox + cand * dx, oy + cand * dy
-        ok = (cand > _EPS) & (x * x + y * y <= r * r)
-        t_cap = np.where(ok & (cand < t_cap), cand, t_cap)
+        ok = (cand > _EPS) & (x * x + y * y <= r * r) & (cand < t_cap)
+        t_cap = np.where(ok, cand, t_cap)
     t = np.minimum(t_side, t_cap)  # [M]
-    p = rel + t[:, None] * d  # [M, 3] relative to the centre
+    p = rel + t[:, None] * d  # [M, 3] hit point relative to the centre
     on_cap = t_cap < t_side
     normal = np.stack([np.where(on_cap, 0.0, p[:, 0] / r),
                        np.where(on_cap, 0.0, p[:, 1] / r),
@@ -213,7 +240,7 @@ def _hit_cylinder(o, d, centre, r, half):
 
 
 def _hit(solids, k, o, d):
-    """Distance [M] (inf = miss) and unit normal [M, 3] of rays against object k."""
+    """Hit distance [M] and normal [M, 3] of rays against object k."""
     centre, shape = solids["centre"][k], solids["shape"][k]
     if shape == _SPHERE:
         return _hit_sphere(o, d, centre, solids["radius"][k])
@@ -223,40 +250,51 @@ def _hit(solids, k, o, d):
 
 
 # ----------------------------------------------------------------------------
-# Primary rays, shadows, shading
+# Camera rays, shadows, shading
 # ----------------------------------------------------------------------------
+
+@functools.lru_cache(maxsize=1)
+def _pixel_centre_rays():
+    """Pixel centres px, py [H*W] (row-major) and their ray directions [H*W, 3]."""
+    height, width = IMAGE_SIZE
+    py, px = np.mgrid[0:height, 0:width].astype(np.float32) + 0.5  # [H, W] each
+    px, py = px.ravel(), py.ravel()
+    dirs = camera.ray_directions(px, py)
+    for array in (px, py, dirs):
+        array.flags.writeable = False
+    return px, py, dirs
+
 
 def _screen_boxes(solids):
     """Pixel rectangles [n, 4] (x0, x1, y0, y1) that contain each object."""
     n = len(solids["shape"])
     signs = np.array([[sx, sy, sz] for sx in (-1, 1) for sy in (-1, 1) for sz in (0, 2)],
                      np.float32)  # [8, 3]
-    ext = np.stack([solids["radius"], solids["radius"], solids["half"]], axis=-1)  # [n, 3]
-    base = solids["centre"] * np.array([1, 1, 0], np.float32)  # [n, 3]
-    corners = base[:, None] + signs[None] * ext[:, None]  # [n, 8, 3]
+    extent = np.stack([solids["radius"], solids["radius"], solids["half"]], axis=-1)  # [n, 3]
+    foot = solids["centre"] * np.array([1, 1, 0], np.float32)  # [n, 3]
+    corners = foot[:, None] + signs[None] * extent[:, None]  # [n, 8, 3]
     proj = camera.project(corners.reshape(-1, 3)).reshape(n, 8, 3)
     return np.stack([proj[..., 0].min(1) - 1, proj[..., 0].max(1) + 1,
                      proj[..., 1].min(1) - 1, proj[..., 1].max(1) + 1], axis=-1)
 
 
-def _cast(px, py, solids, boxes):
-    """Casts camera rays through pixel positions sorted by row.
+def _cast(px, py, d, solids, boxes):
+    """Finds the nearest surface along camera rays.
 
     Args:
-        px, py: float32 [M] pixel positions, floor(py) non-decreasing.
-        solids: output of _solids.
-        boxes: output of _screen_boxes.
+        px, py: float32 [M] pixel positions of the rays, floor(py) non-decreasing.
+        d: float32 [M, 3] unit ray directions.
+        solids: output of _solids; boxes: output of _screen_boxes.
 
     Returns:
-        (t [M], entity id [M] (0 = ground), unit normal [M, 3], unit dirs [M, 3]).
+        (t [M], entity id [M] int32 (0 = ground), unit normal [M, 3]).
     """
-    d = camera.ray_directions(px, py)  # [M, 3]
-    o = camera.CAMERA_POSITION.astype(np.float32)[None]  # [1, 3]
+    o = _CAMERA[None]  # [1, 3]
     t = np.where(d[:, 2] < 0, -o[0, 2] / np.minimum(d[:, 2], -1e-9), np.inf)  # [M]
     ids = np.zeros(len(px), np.int32)  # [M]
-    normal = np.zeros((len(px), 3), np.float32)
+    normal = np.zeros((len(px), 3), np.float32)  # [M, 3]
     normal[:, 2] = 1.0
-    rows = np.floor(py).astype(np.int32)
+    rows = py.astype(np.int32)
     for k, (x0, x1, y0, y1) in enumerate(boxes):
         lo, hi = np.searchsorted(rows, [np.floor(y0), np.floor(y1) + 1])
         sel = lo + np.nonzero((px[lo:hi] >= x0) & (px[lo:hi] <= x1))[0]  # [S]
@@ -266,164 +304,165 @@ def _cast(px, py, solids, boxes):
         closer = t_k < t[sel]
         sel = sel[closer]
         t[sel], ids[sel], normal[sel] = t_k[closer], k + 1, n_k[closer]
-    return t, ids, normal, d
+    return t, ids, normal
 
 
 def _in_shadow(points, normal, solids):
-    """Whether the key light is blocked for each surface point.
-
-    Args:
-        points: float32 [M, 3] surface points; normal: [M, 3] unit normals.
-        solids: output of _solids.
-
-    Returns:
-        bool [M].
-    """
+    """Whether an object blocks the key light, bool [M], for surface points [M, 3]."""
     to_light = _KEY_POSITION - points  # [M, 3]
-    dist = np.linalg.norm(to_light, axis=-1)  # [M]
+    dist = np.sqrt(_dot(to_light, to_light))  # [M]
     l = to_light / dist[:, None]  # [M, 3]
     shadow = np.zeros(len(points), bool)
-    facing = np.einsum("ij,ij->i", normal, l) > 0  # [M]
+    facing = _dot(normal, l) > 0  # [M]
     for k in range(len(solids["shape"])):
-        w = solids["centre"][k] - _KEY_POSITION  # [3]
-        dist_k = np.linalg.norm(w)
-        cos_k = np.sqrt(1.0 - (solids["bound"][k] / dist_k) ** 2)
-        in_cone = (l @ (-w / dist_k)) > cos_k  # [M]
-        sel = np.nonzero(in_cone & facing & ~shadow & (dist > dist_k - solids["bound"][k]))[0]
-        if sel.size == 0:
-            continue
-        origin = points[sel] + 2 * _EPS * normal[sel]  # [S, 3]
-        t_k, _ = _hit(solids, k, origin, l[sel])  # [S]
-        shadow[sel] = t_k < dist[sel]
+        towards = solids["centre"][k] - _KEY_POSITION  # [3]
+        dist_k = np.sqrt(towards @ towards)
+        bound = solids["bound"][k]
+        in_cone = (l @ (-towards / dist_k)) > np.sqrt(1.0 - (bound / dist_k) ** 2)  # [M]
+        sel = np.nonzero(in_cone & facing & ~shadow & (dist > dist_k - bound))[0]  # [S]
+        if sel.size:
+            t_k, _ = _hit(solids, k, points[sel] + 2 * _EPS * normal[sel], l[sel])  # [S]
+            shadow[sel] = t_k < dist[sel]
     return shadow
 
 
 def _diffuse(points, normal, shadow):
-    """Light arriving at surface points (ambient + key + fill + back), [M]."""
-    unit = lambda v: v / np.linalg.norm(v)
+    """Light arriving at surface points [M, 3]: ambient + key + fill + back, [M]."""
     to_key = _KEY_POSITION - points  # [M, 3]
-    dist2 = np.einsum("ij,ij->i", to_key, to_key)  # [M]
-    falloff = np.sqrt((_KEY_POSITION @ _KEY_POSITION) / dist2)  # 1 at the origin
-    key = np.einsum("ij,ij->i", normal, to_key) / np.sqrt(dist2)  # [M]
-    key = _KEY_INTENSITY * np.maximum(key, 0.0) * np.minimum(falloff, 1.2) * ~shadow
-    fill = _FILL_INTENSITY * np.maximum(normal @ unit(_FILL_DIRECTION), 0.0)
-    back = _BACK_INTENSITY * np.maximum(normal @ unit(_BACK_DIRECTION), 0.0)
-    return _AMBIENT + key + fill + back
+    dist2 = _dot(to_key, to_key)  # [M]
+    falloff = np.minimum(np.sqrt((_KEY_POSITION @ _KEY_POSITION) / dist2), 1.2)  # 1 at 0
+    key = np.maximum(_dot(normal, to_key), 0.0) / np.sqrt(dist2) * falloff * ~shadow
+    fill = np.maximum(normal @ _FILL_DIRECTION, 0.0)  # [M]
+    back = np.maximum(normal @ _BACK_DIRECTION, 0.0)  # [M]
+    return _AMBIENT + _KEY_INTENSITY * key + _FILL_INTENSITY * fill + _BACK_INTENSITY * back
 
 
 def _environment(points, reflect):
-    """Radiance seen along reflected rays: the lit ground below, a grey sky above."""
+    """Grey level seen along reflected rays [M, 3]: lit ground below, sky above, [M]."""
     down = reflect[:, 2] < -1e-3  # [M]
-    t = np.where(down, -points[:, 2] / np.minimum(reflect[:, 2], -1e-3), 0.0)
+    t = np.where(down, -points[:, 2] / np.minimum(reflect[:, 2], -1e-3), 0.0)  # [M]
     ground = points + t[:, None] * reflect  # [M, 3]
-    up = np.zeros_like(ground)
-    up[:, 2] = 1.0
-    ground_rgb = _GROUND_ALBEDO * _diffuse(ground, up, np.zeros(len(points), bool))
+    up = np.broadcast_to(np.float32([0, 0, 1]), ground.shape)
+    ground_light = _GROUND_ALBEDO * _diffuse(ground, up, np.zeros(len(points), bool))
     sky = _HORIZON + (_SKY - _HORIZON) * np.sqrt(np.clip(reflect[:, 2], 0.0, 1.0))
-    return np.where(down, ground_rgb, sky)  # [M]
+    return np.where(down, ground_light, sky)
+
+
+def _metal(points, normal, d, albedo, light, shadow, solids, albedo_table):
+    """Metal colour: dim diffuse + tinted mirror reflection + highlight.
+
+    The mirror ray sees the other objects (lit without shadows), else the
+    environment; the highlight is a sharp lobe around the key light.
+
+    Returns:
+        (rgb [S, 3], entity id seen in the mirror [S] int32, 0 = environment).
+    """
+    reflect = d - 2 * _dot(d, normal)[:, None] * normal  # [S, 3]
+    seen = np.repeat(_environment(points, reflect)[:, None], 3, axis=1)  # [S, 3]
+    origin = points + 2 * _EPS * normal  # [S, 3]
+    t_best = np.full(len(points), np.inf, np.float32)  # [S]
+    seen_id = np.zeros(len(points), np.int32)  # [S]
+    for k in range(len(solids["shape"])):
+        t_k, n_k = _hit(solids, k, origin, reflect)  # [S], [S, 3]
+        closer = np.nonzero(t_k < t_best)[0]  # [C]
+        if closer.size:
+            t_best[closer] = t_k[closer]
+            hit = origin[closer] + t_k[closer, None] * reflect[closer]  # [C, 3]
+            lit = _diffuse(hit, n_k[closer], np.zeros(closer.size, bool))  # [C]
+            seen[closer] = albedo_table[k + 1] * lit[:, None]
+            seen_id[closer] = k + 1
+    glint = np.maximum(_dot(reflect, _unit(_KEY_POSITION - points)), 0.0) * ~shadow  # [S]
+    glint2 = glint * glint
+    glint32 = glint2 ** 16
+    highlight = glint32 ** 9 + 0.3 * glint32  # ~ glint^288 + 0.3 glint^32
+    fresnel = (1.0 - np.abs(_dot(d, normal))) ** 5  # [S]
+    rgb = (0.15 * albedo * light[:, None] + 1.1 * albedo * seen
+           + 0.3 * fresnel[:, None] * seen + highlight[:, None])
+    return rgb, seen_id
 
 
 def _shade(t, ids, normal, d, solids, layout):
     """Colour of camera-ray hits.
 
     Args:
-        t, ids, normal, d: output of _cast.
+        t, ids, normal: output of _cast; d: the ray directions [M, 3].
         solids, layout: the scene.
 
     Returns:
-        (rgb float32 [M, 3] in [0, 1], shadow bool [M]).
+        (rgb float32 [M, 3] in [0, 1], detail int32 [M]: a code that changes where
+        the key-light shadow or the object seen in a metal mirror changes).
     """
-    points = camera.CAMERA_POSITION.astype(np.float32) + t[:, None] * d  # [M, 3]
+    points = _CAMERA + t[:, None] * d  # [M, 3]
     shadow = _in_shadow(points, normal, solids)  # [M]
     light = _diffuse(points, normal, shadow)  # [M]
     albedo_table = np.concatenate([np.full((1, 3), _GROUND_ALBEDO, np.float32),
                                    COLOR_RGB[layout["color"]]])  # [n + 1, 3]
-    metal = np.concatenate([[False], layout["material"] == _METAL])[ids]  # [M]
-    albedo = albedo_table[ids]  # [M, 3]
-    to_key = _KEY_POSITION - points
-    half_vec = to_key / np.linalg.norm(to_key, axis=-1, keepdims=True) - d  # [M, 3]
-    half_vec /= np.linalg.norm(half_vec, axis=-1, keepdims=True)
-    n_dot_h = np.maximum(np.einsum("ij,ij->i", normal, half_vec), 0.0) * ~shadow  # [M]
-    rgb = albedo * light[:, None]  # [M, 3]
-    on_object = ids > 0
-    rgb += np.where(on_object & ~metal, 0.06 * n_dot_h ** 8, 0.0)[:, None]
-    if metal.any():
-        m = np.nonzero(metal)[0]
-        rgb[m] = _metal(points[m], normal[m], d[m], albedo[m], light[m], shadow[m],
-                        solids, albedo_table)
-    return np.clip(rgb, 0.0, 1.0), shadow
+    rgb = albedo_table[ids] * light[:, None]  # [M, 3]
+    material = np.concatenate([[-1], layout["material"]])[ids]  # [M], -1 = ground
+    rubber = np.nonzero(material == _RUBBER)[0]
+    if rubber.size:  # a faint broad sheen
+        half_vec = _unit(_unit(_KEY_POSITION - points[rubber]) - d[rubber])  # [R, 3]
+        sheen = (np.maximum(_dot(normal[rubber], half_vec), 0.0) ** 2) ** 4  # [R]
+        rgb[rubber] += (0.06 * sheen * ~shadow[rubber])[:, None]
+    detail = shadow.astype(np.int32)  # [M]
+    metal = np.nonzero(material == _METAL)[0]
+    if metal.size:
+        rgb[metal], seen_id = _metal(points[metal], normal[metal], d[metal],
+                                     albedo_table[ids[metal]], light[metal], shadow[metal],
+                                     solids, albedo_table)
+        detail[metal] += 2 * seen_id
+    return np.clip(rgb, 0.0, 1.0), detail
 
 
-def _metal(points, normal, d, albedo, light, shadow, solids, albedo_table):
-    """Metal colour: dim diffuse, tinted mirror reflection, sharp highlight, [S, 3]."""
-    reflect = d - 2 * np.einsum("ij,ij->i", d, normal)[:, None] * normal  # [S, 3]
-    env = np.repeat(_environment(points, reflect)[:, None], 3, axis=1)  # [S, 3]
-    origin = points + 2 * _EPS * normal  # [S, 3]
-    t_best = np.full(len(points), np.inf, np.float32)
-    for k in range(len(solids["shape"])):
-        t_k, n_k = _hit(solids, k, origin, reflect)  # [S], [S, 3]
-        closer = np.nonzero(t_k < t_best)[0]
-        if closer.size == 0:
-            continue
-        t_best[closer] = t_k[closer]
-        seen = origin[closer] + t_k[closer, None] * reflect[closer]  # [C, 3]
-        lit = _diffuse(seen, n_k[closer], np.zeros(closer.size, bool))  # [C]
-        env[closer] = albedo_table[k + 1] * lit[:, None]
-    to_key = _KEY_POSITION - points
-    to_key /= np.linalg.norm(to_key, axis=-1, keepdims=True)
-    glint = np.maximum(np.einsum("ij,ij->i", reflect, to_key), 0.0) * ~shadow  # [S]
-    fresnel = (1.0 - np.abs(np.einsum("ij,ij->i", d, normal))) ** 5  # [S]
-    highlight = glint ** 300 + 0.3 * glint ** 30  # [S]
-    return (albedo * (0.15 * light[:, None] + 1.1 * env)
-            + (0.3 * fresnel)[:, None] * env + highlight[:, None])
-
-
-def _edges(ids, shadow, normal):
-    """Pixels [H, W] where the id, the shadow or the surface normal changes."""
+def _edges(ids, detail, normal):
+    """Pixels [H, W] next to a change of id or detail, or on a crease of the normal."""
     edge = np.zeros(ids.shape, bool)
-    for field in (ids, shadow):
-        dy, dx = field[1:] != field[:-1], field[:, 1:] != field[:, :-1]
-        edge[1:] |= dy
-        edge[:-1] |= dy
-        edge[:, 1:] |= dx
-        edge[:, :-1] |= dx
-    crease_y = np.einsum("ijk,ijk->ij", normal[1:], normal[:-1]) < 0.95
-    crease_x = np.einsum("ijk,ijk->ij", normal[:, 1:], normal[:, :-1]) < 0.95
-    edge[1:] |= crease_y
-    edge[:-1] |= crease_y
-    edge[:, 1:] |= crease_x
-    edge[:, :-1] |= crease_x
+    changes = [(ids[1:] != ids[:-1], ids[:, 1:] != ids[:, :-1]),
+               (detail[1:] != detail[:-1], detail[:, 1:] != detail[:, :-1]),
+               ((normal[1:] * normal[:-1]).sum(-1) < 0.95,
+                (normal[:, 1:] * normal[:, :-1]).sum(-1) < 0.95)]
+    for down, across in changes:
+        edge[1:] |= down
+        edge[:-1] |= down
+        edge[:, 1:] |= across
+        edge[:, :-1] |= across
     return edge
 
 
 def _render(layout):
-    """Renders a layout; returns (image uint8 [H, W, 3], ids int32 [H, W])."""
+    """Renders a layout.
+
+    Args:
+        layout: output of _sample_layout.
+
+    Returns:
+        (image uint8 [H, W, 3], entity id of each pixel centre int32 [H, W]).
+        The image is None when an object covers fewer than MIN_PIXELS_PER_OBJECT
+        pixel centres (the scene must then be resampled).
+    """
     height, width = IMAGE_SIZE
     solids = _solids(layout)
     boxes = _screen_boxes(solids)
-    py, px = np.mgrid[0:height, 0:width].astype(np.float32) + 0.5  # [H, W] each
-    t, ids, normal, d = _cast(px.ravel(), py.ravel(), solids, boxes)
-    return solids, boxes, (t, ids, normal, d)
-
-
-def _finish(layout, solids, boxes, hits):
-    """Shades a cast frame and supersamples its edges; returns uint8 [H, W, 3]."""
-    height, width = IMAGE_SIZE
-    rgb, shadow = _shade(*hits, solids, layout)  # [H*W, 3], [H*W]
-    ids, normal = hits[1], hits[2]
-    edge = _edges(ids.reshape(height, width), shadow.reshape(height, width),
+    px, py, d = _pixel_centre_rays()
+    t, ids, normal = _cast(px, py, d, solids, boxes)  # [H*W], [H*W], [H*W, 3]
+    counts = np.bincount(ids, minlength=len(boxes) + 1)  # [n + 1]
+    if counts[1:].min() < MIN_PIXELS_PER_OBJECT:
+        return None, ids.reshape(height, width)
+    rgb, detail = _shade(t, ids, normal, d, solids, layout)  # [H*W, 3], [H*W]
+    edge = _edges(ids.reshape(height, width), detail.reshape(height, width),
                   normal.reshape(height, width, 3)).ravel()  # [H*W]
     pix = np.nonzero(edge)[0]  # [E]
-    if pix.size:
-        offsets = np.array([0.25, 0.75], np.float32)
-        sub_y = (pix // width)[:, None, None] + offsets[None, :, None]  # [E, 2, 1]
-        sub_x = (pix % width)[:, None, None] + offsets[None, None, :]  # [E, 1, 2]
-        sub_y, sub_x = np.broadcast_arrays(sub_y, sub_x)
-        sub_hits = _cast(sub_x.ravel(), sub_y.ravel(), solids, boxes)
-        sub_rgb, _ = _shade(*sub_hits, solids, layout)  # [4E, 3]
+    if pix.size:  # 2 x 2 supersampling of the edge pixels
+        offsets = np.float32([0.25, 0.75])
+        sub_y = (pix // width).astype(np.float32)[:, None, None] + offsets[None, :, None]
+        sub_x = (pix % width).astype(np.float32)[:, None, None] + offsets[None, None, :]
+        sub_y, sub_x = (a.ravel() for a in np.broadcast_arrays(sub_y, sub_x))  # [4E]
+        sub_d = camera.ray_directions(sub_x, sub_y)  # [4E, 3]
+        sub_hits = _cast(sub_x, sub_y, sub_d, solids, boxes)
+        sub_rgb, _ = _shade(*sub_hits, sub_d, solids, layout)  # [4E, 3]
         rgb[pix] = sub_rgb.reshape(-1, 4, 3).mean(axis=1)
-    image = np.round(rgb * 255.0).astype(np.uint8)
-    return image.reshape(height, width, 3)
+    image = np.round(rgb * 255.0).astype(np.uint8).reshape(height, width, 3)
+    return image, ids.reshape(height, width)
 
 
 # ----------------------------------------------------------------------------
@@ -445,26 +484,23 @@ def generate_scene(rng, min_objects=MIN_OBJECTS, max_objects=MAX_OBJECTS):
         "color", "material", "size" [11] (0 = none, i = entry i - 1 of the tables).
 
     Raises:
-        PlacementError: if the object-count range is invalid.
+        SceneOptionError: if the object-count range is invalid.
     """
     if not 1 <= min_objects <= max_objects <= MAX_NUM_ENTITIES - 1:
-        raise PlacementError(
+        raise SceneOptionError(
             f"need 1 <= min_objects <= max_objects <= 10, got {min_objects}, {max_objects}")
     num_objects = int(rng.integers(min_objects, max_objects + 1))
     while True:
         layout = _sample_layout(rng, num_objects)
-        if layout is None:
-            continue
-        solids, boxes, hits = _render(layout)
-        counts = np.bincount(hits[1], minlength=num_objects + 1)  # [n + 1]
-        if counts[1:].min() >= MIN_PIXELS_PER_OBJECT:
-            break
-    image = _finish(layout, solids, boxes, hits)
-    return _pack(layout, solids, image, hits[1].reshape(IMAGE_SIZE))
+        if layout is not None:
+            image, ids = _render(layout)
+            if image is not None:
+                return _pack(layout, image, ids)
 
 
-def _pack(layout, solids, image, ids):
+def _pack(layout, image, ids):
     """Builds the raw-scene dict of generate_scene."""
+    solids = _solids(layout)
     n = len(layout["shape"])
     k = MAX_NUM_ENTITIES
     masks = (ids[None] == np.arange(k)[:, None, None]).astype(np.uint8) * 255  # [K, H, W]
@@ -499,14 +535,15 @@ def attribute_names(scene):
     return [{name: tables[name][scene[name][i] - 1] for name in tables} for i in present]
 
 
-def _benchmark(num_scenes=50):
-    rng = np.random.default_rng(0)
-    generate_scene(rng)
-    start = time.perf_counter()
+def _benchmark(num_scenes=200):
+    """Prints the CPU time and wall time per generated scene."""
+    generate_scene(np.random.default_rng(0))
+    cpu, wall = time.process_time(), time.perf_counter()
     for i in range(num_scenes):
         generate_scene(np.random.default_rng([0, 0, i]))
-    elapsed = time.perf_counter() - start
-    print(f"{num_scenes / elapsed:.1f} scenes/s ({1000 * elapsed / num_scenes:.1f} ms/scene)")
+    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    print(f"{num_scenes} scenes: {1000 * cpu / num_scenes:.1f} ms CPU/scene "
+          f"({num_scenes / cpu:.1f} scenes/s per core), {num_scenes / wall:.1f} scenes/s wall")
 
 
 if __name__ == "__main__":

@@ -20,10 +20,16 @@ no per-object attributes):
                                  published order: 0 sky, 1 floor, 2 and 3 the two halves
                                  of the wall; objects follow; unused entities are empty.
 
-Every object keeps at least MIN_VISIBLE_PIXELS visible pixels (object sets that violate
-this are re-drawn). Colours are uniform hues at random saturation and value (our choice).
+Every object keeps at least MIN_VISIBLE_PIXELS visible pixels (a nearly hidden object is
+re-placed). Our choices where the publication is silent: the published README says "up to
+three objects" for train, we draw 1-3; the wall is split into its two halves by a vertical
+plane through the room centre, at a random angle near the view direction; all colours are
+uniform hues at random saturation and value; objects are placed in the camera's view.
 
-Speed (2-core AMD Zen 4, numpy): ~1 ms per scene (train), ~2 ms (six_objects).
+Speed (numpy, 2-core AMD Zen 4 shared with other jobs, load ~5; best of 3 x 500 scenes):
+train 1.1 ms, empty_room 1.3 ms, identical_color 2.9 ms, six_objects 3.2 ms per scene
+(up to 2x more when the cores are busier). Only rays that meet an object's bounding
+sphere are traced exactly, and nearly hidden objects are re-placed one at a time.
 """
 
 import colorsys
@@ -65,7 +71,7 @@ def _camera(rng):
     yaw = rng.uniform(0.0, 2 * np.pi)
     pitch = rng.uniform(*CAMERA_PITCH)
     forward = np.array([np.sin(yaw), 0.0, np.cos(yaw)])  # [3]
-    right = np.array([np.cos(yaw), 0.0, -np.sin(yaw)])  # [3]
+    right = np.array([-np.cos(yaw), 0.0, np.sin(yaw)])  # [3] forward x up
     up = np.array([0.0, 1.0, 0.0])  # [3]
     back = rng.uniform(1.5, 3.0)
     side = rng.uniform(-1.0, 1.0)

@@ -6,13 +6,14 @@ split_code 0 for "train" and 1 for "test", so train and test never share a scene
 run resumed at `start_index=k` continues the exact stream.
 """
 
+import functools
 import importlib
 from typing import NamedTuple
 
 import numpy as np
 import tensorflow as tf
 
-from keras_slots.data import tetrominoes
+from keras_slots.data import multi_dsprites, objects_room, tetrominoes
 
 
 class DatasetSpec(NamedTuple):
@@ -45,7 +46,21 @@ DATASET_NAMES = tuple(DATASET_SPECS)
 
 # name -> callable(rng) -> raw scene dict. One line per generator.
 BUILTIN_GENERATORS = {
+    "clevr_with_masks": importlib.import_module("keras_slots.data.clevr").generate_scene,
     "tetrominoes": tetrominoes.generate_scene,
+    "multi_dsprites_binarized": functools.partial(
+        multi_dsprites.generate_scene, variant="binarized"),
+    "multi_dsprites_colored_on_grayscale": functools.partial(
+        multi_dsprites.generate_scene, variant="colored_on_grayscale"),
+    "multi_dsprites_colored_on_colored": functools.partial(
+        multi_dsprites.generate_scene, variant="colored_on_colored"),
+    "objects_room": functools.partial(objects_room.generate_scene, variant="train"),
+    "objects_room_six_objects": functools.partial(
+        objects_room.generate_scene, variant="six_objects"),
+    "objects_room_empty_room": functools.partial(
+        objects_room.generate_scene, variant="empty_room"),
+    "objects_room_identical_color": functools.partial(
+        objects_room.generate_scene, variant="identical_color"),
 }
 
 SPLIT_CODES = {"train": 0, "test": 1}

@@ -15,6 +15,7 @@ file and turns any of these into a `DataError` with the record index.
 
 import gzip
 import os
+import re
 import tempfile
 import zlib
 
@@ -88,11 +89,11 @@ def read_dataset(name, split, data_dir, num_examples=None, start_index=0, *,
     _check_first_record(path, fmt)
 
     parse = _record_parser(fmt, os.path.basename(path))
-    records = tf.data.TFRecordDataset(path, compression_type=COMPRESSION).enumerate()
-    records = records.skip(first)
+    indexed = tf.data.TFRecordDataset(path, compression_type=COMPRESSION).enumerate()
+    indexed = indexed.skip(first)  # (record index in the file, serialized Example)
     if count is not None:
-        records = records.take(count)
-    scenes = records.map(parse, num_parallel_calls=tf.data.AUTOTUNE)
+        indexed = indexed.take(count)
+    scenes = indexed.map(parse, num_parallel_calls=tf.data.AUTOTUNE)
     if count is not None:
         scenes = scenes.apply(tf.data.experimental.assert_cardinality(count))
     if name == "clevr6":
@@ -253,13 +254,15 @@ def verify_file(path, fmt):
 
 def _describe(error, file_name, index):
     """One-line message for a tf.data error raised at record `index` of a file."""
-    message = error.message
-    if "assertion failed: [" in message:  # Our own check: already names file and record.
-        return message.split("assertion failed: [", 1)[1].split("]\n", 1)[0].rstrip("]")
-    message = message.split("}}", 1)[-1].split("[Op:", 1)[0].strip()
+    text = re.sub(r"\{\{.*?\}\}\s*", "", error.message.split("\n", 1)[0])
+    if "Iterator::" in text:  # Drop "Error in user-defined function ... Iterator::...: ".
+        text = text.split("Iterator::", 1)[1].split(": ", 1)[-1]
+    text = text.split(" [Op:", 1)[0].strip()
+    if text.startswith("assertion failed: ["):  # Our own check names file and record.
+        return text[len("assertion failed: ["):].rstrip("]").strip()
     if isinstance(error, tf.errors.DataLossError):
-        return f"{file_name} record {index}: truncated or corrupt GZIP data ({message})"
-    return f"{file_name} record {index}: cannot parse the Example ({message})"
+        return f"{file_name} record {index}: truncated or corrupt GZIP data ({text})"
+    return f"{file_name} record {index}: cannot parse the Example ({text})"
 
 
 def write_records(path, scenes, fmt):

@@ -67,19 +67,20 @@ class SpatialBroadcastDecoder(keras.layers.Layer):
         policy = self.dtype_policy
         # === Layers ===
         self.position = SoftPositionEmbed(name="position", dtype=policy)
-        self.deconvs = [
+        # A tuple, not a list: Keras wraps lists in a way tf.train.Checkpoint does not track.
+        self.deconvs = tuple(
             keras.layers.Conv2DTranspose(
                 c, self.kernel_size, strides=s, padding="same", activation="relu",
                 name=f"deconv_{i}", dtype=policy,
             )
             for i, (c, s) in enumerate(zip(self.channels, self.strides))
-        ]
+        )
         self.output_layer = keras.layers.Conv2DTranspose(
             4, self.output_kernel_size, padding="same", name="output", dtype=policy
         )
         shape = (None, *self.initial_resolution, slots_shape[-1])
         self.position.build(shape)
-        for layer in self.deconvs + [self.output_layer]:
+        for layer in self.deconvs + (self.output_layer,):
             layer.build(shape)
             shape = layer.compute_output_shape(shape)
         self.built = True

@@ -43,13 +43,14 @@ class CNNEncoder(keras.layers.Layer):
     def build(self, images_shape):
         policy = self.dtype_policy
         # === Layers ===
-        self.convs = [
+        # A tuple, not a list: Keras wraps lists in a way tf.train.Checkpoint does not track.
+        self.convs = tuple(
             keras.layers.Conv2D(
                 c, self.kernel_size, strides=s, padding="same", activation="relu",
                 name=f"conv_{i}", dtype=policy,
             )
             for i, (c, s) in enumerate(zip(self.channels, self.strides))
-        ]
+        )
         self.position = SoftPositionEmbed(name="position", dtype=policy)
         self.norm = keras.layers.LayerNormalization(name="norm", dtype=policy)
         self.mlp_hidden = keras.layers.Dense(

@@ -41,11 +41,12 @@ class SlotMLP(keras.layers.Layer):
         policy = self.dtype_policy
         # === Layers ===
         self.norm = keras.layers.LayerNormalization(name="norm", dtype=policy)
-        self.hidden = [
+        # A tuple, not a list: Keras wraps lists in a way tf.train.Checkpoint does not track.
+        self.hidden = tuple(
             keras.layers.Dense(self.mlp_hidden_size, activation="relu", name=f"hidden_{i}",
                                dtype=policy)
             for i in range(2)
-        ]
+        )
         self.out = keras.layers.Dense(self.num_slots * self.slot_size, name="out", dtype=policy)
         self.norm.build((None, inputs_shape[-1]))
         self.hidden[0].build((None, inputs_shape[-1]))

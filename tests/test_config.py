@@ -1,0 +1,39 @@
+"""Presets, JSON round trip, overrides and differences."""
+
+import dataclasses
+import json
+
+import pytest
+
+from keras_slots.config import PRESETS, Config, get_preset
+
+
+@pytest.mark.parametrize("name", sorted(PRESETS))
+def test_json_round_trip(name):
+    config = get_preset(name)
+    assert Config.from_json(config.to_json()) == config
+    json.loads(config.to_json())
+
+
+def test_presets_follow_the_paper():
+    clevr, tetro = get_preset("clevr"), get_preset("tetrominoes")
+    assert clevr.model.resolution == (128, 128) and clevr.model.num_slots == 7
+    assert get_preset("multi_dsprites").model.num_slots == 6
+    assert tetro.model.num_slots == 4 and get_preset("objects_room").model.num_slots == 7
+    assert (tetro.train.learning_rate, tetro.train.warmup_steps, tetro.train.decay_steps,
+            tetro.train.batch_size, tetro.train.num_steps) == (4e-4, 10_000, 100_000, 64, 500_000)
+    assert tetro.model.slot_size == 64 and tetro.model.num_iterations == 3
+
+
+def test_override_and_differences():
+    base = get_preset("tetrominoes")
+    changed = base.override(**{"train.batch_size": 8, "model.resolution": [35, 35]})
+    assert changed.train.batch_size == 8 and changed.model.resolution == (35, 35)
+    assert dataclasses.is_dataclass(changed)
+    assert changed.differences(base) == ["train.batch_size: 64 != 8"]
+    with pytest.raises(ValueError, match="unknown config field 'train.nope'"):
+        base.override(**{"train.nope": 1})
+    with pytest.raises(ValueError, match="unknown preset 'x'"):
+        get_preset("x")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        base.train.batch_size = 3
