@@ -111,10 +111,23 @@ def test_unknown_dataset_raises_one_line_error_listing_choices():
     assert all(name in message for name in DATASET_NAMES)
 
 
-def test_known_dataset_without_generator_asks_for_data_dir():
-    assert "clevr6" not in BUILTIN_GENERATORS
+def test_known_dataset_without_generator_asks_for_data_dir(monkeypatch):
+    monkeypatch.delitem(BUILTIN_GENERATORS, "clevr6")
     with pytest.raises(ValueError, match="no built-in generator for 'clevr6'.*data_dir"):
         get_dataset("clevr6")
+
+
+def test_every_published_dataset_has_a_builtin_generator():
+    assert set(BUILTIN_GENERATORS) == set(DATASET_NAMES)
+
+
+def test_builtin_clevr6_is_cropped_to_128_with_at_most_six_objects():
+    elements = list(get_dataset("clevr6", "test", num_examples=3).as_numpy_iterator())
+    for element in elements:
+        assert element["image"].shape == (128, 128, 3)
+        assert element["mask"].shape == (11, 128, 128, 1)
+        assert element["num_objects"] <= 6
+        assert set(np.unique(element["mask"])) <= {0, 255}
 
 
 def test_bad_split_and_bad_counts_raise():

@@ -13,7 +13,7 @@ from typing import NamedTuple
 import numpy as np
 import tensorflow as tf
 
-from keras_slots.data import multi_dsprites, objects_room, tetrominoes
+from keras_slots.data import clevr, clevr6, multi_dsprites, objects_room, tetrominoes
 
 
 class DatasetSpec(NamedTuple):
@@ -28,8 +28,9 @@ class DatasetSpec(NamedTuple):
     num_entities: int
 
 
-# The published DeepMind multi-object datasets. "clevr6" is clevr_with_masks restricted to
-# scenes with at most 6 objects; it keeps the 11-mask layout of the file.
+# The published DeepMind multi-object datasets, as stored (raw scenes). "clevr6" is
+# clevr_with_masks restricted to scenes with at most 6 objects; it keeps the 11-mask layout
+# of the file, and its elements are cropped and resized to 128x128 (see RAW_TRANSFORMS).
 DATASET_SPECS = {
     "clevr_with_masks": DatasetSpec((240, 320), 11),
     "clevr6": DatasetSpec((240, 320), 11),
@@ -46,7 +47,8 @@ DATASET_NAMES = tuple(DATASET_SPECS)
 
 # name -> callable(rng) -> raw scene dict. One line per generator.
 BUILTIN_GENERATORS = {
-    "clevr_with_masks": importlib.import_module("keras_slots.data.clevr").generate_scene,
+    "clevr_with_masks": clevr.generate_scene,
+    "clevr6": functools.partial(clevr.generate_scene, max_objects=clevr6.MAX_OBJECTS),
     "tetrominoes": tetrominoes.generate_scene,
     "multi_dsprites_binarized": functools.partial(
         multi_dsprites.generate_scene, variant="binarized"),
@@ -62,6 +64,9 @@ BUILTIN_GENERATORS = {
     "objects_room_identical_color": functools.partial(
         objects_room.generate_scene, variant="identical_color"),
 }
+
+# Raw-scene transformations applied (per scene, in tf.data) before `to_model_ready`.
+RAW_TRANSFORMS = {"clevr6": clevr6.crop_and_resize}
 
 SPLIT_CODES = {"train": 0, "test": 1}
 DEFAULT_NUM_EXAMPLES = {"train": None, "test": 320}  # None: an infinite stream.
@@ -147,19 +152,21 @@ def _builtin_dataset(name, generate, split_code, seed, num_examples, start_index
                   for i in indices]
         return [np.stack([scene[k] for scene in scenes]) for k in keys]
 
-    def chunk_to_elements(indices):  # int64 [B] -> dict of [B, ...] tensors
+    def chunk_to_raw(indices):  # int64 [B] -> dict of [B, ...] tensors
         arrays = tf.numpy_function(generate_chunk, [indices], dtypes, stateful=False)
         for key, array in zip(keys, arrays):
             array.set_shape((None,) + probe[key].shape)
-        return to_model_ready(dict(zip(keys, arrays)))
+        return dict(zip(keys, arrays))
 
     if num_examples is None:
         indices = tf.data.Dataset.counter(start_index)
     else:
         indices = tf.data.Dataset.range(start_index, start_index + num_examples)
-    return (indices.batch(CHUNK_SIZE)
-            .map(chunk_to_elements, num_parallel_calls=tf.data.AUTOTUNE)
-            .unbatch())
+    scenes = indices.batch(CHUNK_SIZE).map(chunk_to_raw, num_parallel_calls=tf.data.AUTOTUNE)
+    if name in RAW_TRANSFORMS:
+        scenes = scenes.unbatch().map(RAW_TRANSFORMS[name], num_parallel_calls=tf.data.AUTOTUNE)
+        return scenes.map(to_model_ready, num_parallel_calls=tf.data.AUTOTUNE)
+    return scenes.map(to_model_ready, num_parallel_calls=tf.data.AUTOTUNE).unbatch()
 
 
 def _check_spec(name, scene):

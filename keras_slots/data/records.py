@@ -22,17 +22,12 @@ import zlib
 import numpy as np
 import tensorflow as tf
 
-from keras_slots.data import formats
+from keras_slots.data import clevr6, formats
 from keras_slots.data.pipeline import to_model_ready
 
 COMPRESSION = "GZIP"
 SPLITS = ("train", "test")
 
-# CLEVR6 (paper): scenes with at most 6 objects, crop rows 29:221 and cols 64:256 of the
-# 240x320 frame, resize to 128x128.
-CLEVR6_MAX_OBJECTS = 6
-CLEVR6_CROP = ((29, 221), (64, 256))
-CLEVR6_RESOLUTION = (128, 128)
 
 _ONE_BYTE = tuple(bytes([value]) for value in range(256))
 
@@ -97,8 +92,8 @@ def read_dataset(name, split, data_dir, num_examples=None, start_index=0, *,
     if count is not None:
         scenes = scenes.apply(tf.data.experimental.assert_cardinality(count))
     if name == "clevr6":
-        scenes = scenes.filter(_at_most_six_objects).map(
-            _crop_and_resize_clevr, num_parallel_calls=tf.data.AUTOTUNE)
+        scenes = scenes.filter(clevr6.at_most_six_objects).map(
+            clevr6.crop_and_resize, num_parallel_calls=tf.data.AUTOTUNE)
     return scenes.map(to_model_ready, num_parallel_calls=tf.data.AUTOTUNE)
 
 
@@ -167,25 +162,6 @@ def _to_memory_layout(scene, fmt):
         scene["mask"] = tf.transpose(scene["mask"], [2, 0, 1, 3])  # [K, H, W, 1]
     if fmt.grayscale:
         scene["image"] = tf.repeat(scene["image"], 3, axis=-1)  # [H, W, 3]
-    return scene
-
-
-def _at_most_six_objects(scene):
-    """True when at most CLEVR6_MAX_OBJECTS non-background masks are non-empty."""
-    present = tf.reduce_any(scene["mask"][1:] > 0, axis=[1, 2, 3])  # [K-1]
-    return tf.reduce_sum(tf.cast(present, tf.int32)) <= CLEVR6_MAX_OBJECTS
-
-
-def _crop_and_resize_clevr(scene):
-    """Crops the 240x320 CLEVR frame to 192x192 and resizes it to 128x128."""
-    (top, bottom), (left, right) = CLEVR6_CROP
-    scene = dict(scene)
-    image = tf.cast(scene["image"][top:bottom, left:right], tf.float32)  # [192, 192, 3]
-    scene["image"] = tf.image.resize(image, CLEVR6_RESOLUTION,
-                                     method="bilinear")  # [128, 128, 3] in [0, 255]
-    mask = scene["mask"][:, top:bottom, left:right]  # [K, 192, 192, 1]
-    scene["mask"] = tf.image.resize(mask, CLEVR6_RESOLUTION,
-                                    method="nearest")  # [K, 128, 128, 1] uint8
     return scene
 
 
