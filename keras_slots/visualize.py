@@ -62,12 +62,9 @@ def slot_grid(images, outputs, max_images=8, gap=2, scale=1):
 
 
 def save_png(path, picture):
-    """Writes a uint8 [H, W, 3] picture as PNG (atomically: temp file, then rename)."""
-    import matplotlib
+    """Writes a uint8 [H, W, 3] picture as an RGB PNG (atomically: temp file, then rename)."""
+    from PIL import Image  # Pillow comes with matplotlib.
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    tmp = f"{path}.tmp.png"
-    plt.imsave(tmp, picture)
+    tmp = f"{path}.tmp"
+    Image.fromarray(np.asarray(picture, np.uint8)).save(tmp, format="PNG")
     os.replace(tmp, path)

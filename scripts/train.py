@@ -30,6 +30,10 @@ _NUM_SLOTS = flags.DEFINE_integer("num_slots", None, "Number of slots.")
 _NUM_ITERATIONS = flags.DEFINE_integer("num_iterations", None, "Slot Attention iterations.")
 _SLOT_ENCODER = flags.DEFINE_enum("slot_encoder", None, ["slot_attention", "slot_mlp"],
                                   "Slot Attention, or the Slot MLP baseline.")
+_SLOT_INIT = flags.DEFINE_enum("slot_init", None, ["gaussian", "learned"],
+                               "Initial slots: shared Gaussian (paper) or learned per slot.")
+_IMPLICIT_GRAD = flags.DEFINE_bool("implicit_grad", None,
+                                   "Back-propagate through the last iteration only.")
 _MIXED_PRECISION = flags.DEFINE_bool("mixed_precision", None, "bfloat16 compute.")
 _SEED = flags.DEFINE_integer("seed", None, "Seed of weights, data order and slot noise.")
 _CHECKPOINT_EVERY = flags.DEFINE_integer("checkpoint_every", None, "Steps between checkpoints.")
@@ -51,6 +55,7 @@ _OVERRIDES = {
     "train.checkpoint_every": _CHECKPOINT_EVERY, "train.log_every": _LOG_EVERY,
     "train.image_every": _IMAGE_EVERY, "model.num_slots": _NUM_SLOTS,
     "model.num_iterations": _NUM_ITERATIONS, "model.slot_encoder": _SLOT_ENCODER,
+    "model.slot_init": _SLOT_INIT, "model.implicit_grad": _IMPLICIT_GRAD,
 }
 _POSITIVE = ("train.num_steps", "train.batch_size", "train.warmup_steps", "train.decay_steps",
              "train.checkpoint_every", "train.log_every", "train.image_every",

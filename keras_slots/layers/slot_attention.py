@@ -31,6 +31,9 @@ class SlotAttention(keras.layers.Layer):
         seed: optional int32 [2] tensor; the slot noise is then tf.random.stateless_normal
             with this seed, so results are repeatable.
         initial_slots: optional [B, K, D] tensor used instead of sampling the initial slots.
+        noise: optional [B, K, D] standard normal noise for the Gaussian initialisation
+            (initial slots = mu + sigma * noise), e.g. one slice of a global batch's noise so
+            that results do not depend on how a batch is split across replicas.
 
     Returns:
         (slots [B, K, D], attn [B, T, K, N]): the slots and the attention of every iteration
@@ -108,13 +111,14 @@ class SlotAttention(keras.layers.Layer):
             )
         self.built = True
 
-    def sample_slots(self, batch_size, num_slots, seed=None):
+    def sample_slots(self, batch_size, num_slots, seed=None, noise=None):
         """Samples the initial slots.
 
         Args:
             batch_size: scalar B.
             num_slots: int K.
             seed: optional int32 [2] seed for stateless sampling.
+            noise: optional [B, K, D] standard normal noise to use instead of sampling.
 
         Returns:
             [B, K, D] initial slots in the compute dtype.
@@ -127,10 +131,12 @@ class SlotAttention(keras.layers.Layer):
                 )
             slots = tf.cast(self.slots_init, self.compute_dtype)  # [1, K, D]
             return tf.tile(slots, [batch_size, 1, 1])  # [B, K, D]
-        if seed is None:
-            seed = self.seed_generator.next()
-        shape = tf.stack([batch_size, num_slots, self.slot_size])
-        noise = tf.random.stateless_normal(shape, seed=tf.cast(seed, tf.int32))  # [B, K, D]
+        if noise is None:
+            if seed is None:
+                seed = self.seed_generator.next()
+            shape = tf.stack([batch_size, num_slots, self.slot_size])
+            noise = tf.random.stateless_normal(shape, seed=tf.cast(seed, tf.int32))  # [B, K, D]
+        noise = tf.cast(noise, tf.float32)
         mu = tf.cast(self.slots_mu, tf.float32)  # [1, 1, D]
         sigma = tf.exp(tf.cast(self.slots_log_sigma, tf.float32))  # [1, 1, D]
         return tf.cast(mu + sigma * noise, self.compute_dtype)  # [B, K, D]
@@ -161,7 +167,7 @@ class SlotAttention(keras.layers.Layer):
         return tf.reshape(flat_slots, [batch, num_slots, self.slot_size]), attn
 
     def call(self, inputs, num_slots=None, num_iterations=None, seed=None, initial_slots=None,
-             training=None):
+             noise=None, training=None):
         num_slots = self.num_slots if num_slots is None else num_slots
         num_iterations = self.num_iterations if num_iterations is None else num_iterations
         if num_slots < 1 or num_iterations < 1:
@@ -171,7 +177,7 @@ class SlotAttention(keras.layers.Layer):
         inputs = self.norm_inputs(inputs)  # [B, N, D_in]
         keys, values = self.to_k(inputs), self.to_v(inputs)  # [B, N, D] each
         if initial_slots is None:
-            init = self.sample_slots(tf.shape(inputs)[0], num_slots, seed)  # [B, K, D]
+            init = self.sample_slots(tf.shape(inputs)[0], num_slots, seed, noise)  # [B, K, D]
         else:
             init = tf.cast(initial_slots, self.compute_dtype)  # [B, K, D]
         slots, attns = init, []

@@ -32,6 +32,8 @@ class SlotAttentionAutoEncoder(keras.Model):
         num_slots: optional int, slots to use (default: trained value).
         num_iterations: optional int, Slot Attention iterations (default: trained value).
         seed: optional int32 [2] tensor making the slot noise repeatable.
+        slot_noise: optional [B, K, D] standard normal noise of the initial slots (overrides
+            seed).
 
     Returns:
         dict with recon [B, H, W, 3], recons [B, K, H, W, 3], masks [B, K, H, W, 1],
@@ -128,7 +130,8 @@ class SlotAttentionAutoEncoder(keras.Model):
         self.decoder.build((None, None, self.slot_size))
         self.built = True
 
-    def call(self, images, num_slots=None, num_iterations=None, seed=None, training=None):
+    def call(self, images, num_slots=None, num_iterations=None, seed=None, slot_noise=None,
+             training=None):
         images = tf.convert_to_tensor(images)
         if images.shape.rank != 4 or tuple(images.shape[1:]) != (*self.resolution, 3):
             raise ValueError(
@@ -137,7 +140,8 @@ class SlotAttentionAutoEncoder(keras.Model):
             )
         features = self.encoder(tf.cast(images, self.compute_dtype))  # [B, N, C]
         slots, attn = self.slot_attention(
-            features, num_slots=num_slots, num_iterations=num_iterations, seed=seed
+            features, num_slots=num_slots, num_iterations=num_iterations, seed=seed,
+            noise=slot_noise,
         )  # [B, K, D], [B, T, K, N]
         decoded = tf.cast(self.decoder(slots), tf.float32)  # [B, K, H, W, 4]
         recons, alpha = decoded[..., :3], decoded[..., 3:]  # [B, K, H, W, 3], [B, K, H, W, 1]

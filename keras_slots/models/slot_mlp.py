@@ -18,7 +18,7 @@ class SlotMLP(keras.layers.Layer):
         mlp_hidden_size: hidden units of the two hidden layers.
 
     Call arguments:
-        inputs: [B, N, C] features. num_slots / num_iterations / seed are accepted for
+        inputs: [B, N, C] features. num_slots / num_iterations / seed / noise are accepted for
         signature compatibility; num_slots must equal the trained value.
 
     Returns:
@@ -54,7 +54,8 @@ class SlotMLP(keras.layers.Layer):
         self.out.build((None, self.mlp_hidden_size))
         self.built = True
 
-    def call(self, inputs, num_slots=None, num_iterations=None, seed=None, training=None):
+    def call(self, inputs, num_slots=None, num_iterations=None, seed=None, noise=None,
+             training=None):
         if num_slots not in (None, self.num_slots):
             raise ValueError(f"Slot MLP was built for {self.num_slots} slots, got {num_slots}")
         x = self.norm(tf.reduce_mean(inputs, axis=1))  # [B, C]

@@ -114,7 +114,8 @@ def train(config, model_dir, *, strategy=None, data_dir=None, allow_config_chang
         stream: where the progress bar writes (default stderr).
 
     Returns:
-        dict with the final step, the last loss and whether a signal stopped the run.
+        dict with the final "step", the last "loss", "losses" (the loss of every step this
+        call ran) and "signal" (the signal that stopped the run, or None).
 
     Raises:
         NonFiniteError: on a NaN/Inf loss or gradient (unless skip_nonfinite); the last good
@@ -152,12 +153,19 @@ def train(config, model_dir, *, strategy=None, data_dir=None, allow_config_chang
 
     variables = model.trainable_variables
 
+    model_config = config.model
+    noise_shape = [tc.batch_size, model_config.num_slots, model_config.slot_size]
+
     def compute_grads(images):
         ctx = tf.distribute.get_replica_context()
-        seed = tf.stack([tf.cast(tc.seed, tf.int32),
-                         tf.cast(step, tf.int32) * replicas + ctx.replica_id_in_sync_group])
+        # Noise of the whole global batch from (seed, step); each replica takes its rows, so
+        # the run does not depend on the number of replicas and resumes exactly.
+        seed = tf.stack([tf.cast(tc.seed, tf.int32), tf.cast(step, tf.int32)])
+        noise = tf.random.stateless_normal(noise_shape, seed=seed)  # [B_global, K, D]
+        per_replica = tc.batch_size // replicas
+        noise = noise[ctx.replica_id_in_sync_group * per_replica:][:per_replica]  # [B, K, D]
         with tf.GradientTape() as tape:
-            out = model(images, seed=seed, training=True)
+            out = model(images, slot_noise=noise, training=True)
             per_example = reconstruction_loss(images, out["recon"])  # [B_replica]
             loss = tf.nn.compute_average_loss(per_example, global_batch_size=tc.batch_size)
         grads = ctx.all_reduce(tf.distribute.ReduceOp.SUM, tape.gradient(loss, variables))
@@ -185,11 +193,12 @@ def train(config, model_dir, *, strategy=None, data_dir=None, allow_config_chang
 
     iterator = _input_pipeline(config, strategy, data_dir, start)
     bar = ProgressBar(tc.num_steps, initial=start, every=tc.log_every, stream=stream)
-    last_loss, last_time, last_step = float("nan"), time.time(), start
+    last_loss, last_time, last_step, losses = float("nan"), time.time(), start, []
     with _StopRequest() as stop:
         while int(step.numpy()) < tc.num_steps and stop.signal is None:
             grads, loss, norm = grad_step(iterator)
             loss, norm = float(loss), float(norm)
+            losses.append(loss)
             current = int(step.numpy())
             if not (math.isfinite(loss) and math.isfinite(norm)):
                 message = (f"non-finite loss {loss} or gradient norm {norm} at step {current}")
@@ -221,7 +230,8 @@ def train(config, model_dir, *, strategy=None, data_dir=None, allow_config_chang
                   f"checkpoint saved", file=bar.stream)
     if writer is not None:
         writer.flush()
-    return {"step": int(step.numpy()), "loss": last_loss, "signal": stop.signal}
+    return {"step": int(step.numpy()), "loss": last_loss, "losses": losses,
+            "signal": stop.signal}
 
 
 def _write_images(writer, current, iterator, predict, strategy):

@@ -1,0 +1,88 @@
+"""SavedModel export with a serving signature, written atomically."""
+
+import json
+import os
+import shutil
+import uuid
+
+import keras
+import tensorflow as tf
+
+SERVING_SEED = (0, 0)  # Slot noise seed of `serving_default`: outputs are repeatable.
+METADATA_FILE = "keras_slots.json"
+OUTPUT_KEYS = ("recon", "recons", "masks", "slots", "attn", "segmentation")
+
+
+def export_saved_model(model, export_dir, metadata, num_slots=None, num_iterations=None):
+    """Writes `model` as a SavedModel that needs neither keras_slots nor Keras to run.
+
+    Endpoints:
+        serving_default(images: uint8 [B, H, W, 3] in 0..255) -> dict, with the slot noise
+            seeded by SERVING_SEED.
+        predict_float(images: float32 [B, H, W, 3] in [-1, 1], seed: int32 [2]) -> dict.
+    Both return recon [B, H, W, 3] and recons [B, K, H, W, 3] in [-1, 1], masks
+    [B, K, H, W, 1], slots [B, K, D], attn [B, K, N] and segmentation int32 [B, H, W] (argmax
+    slot per pixel). `metadata` (config, step, ...) is written to keras_slots.json inside the
+    export and returned by the `metadata` endpoint as a JSON string.
+
+    Args:
+        model: a built SlotAttentionAutoEncoder.
+        export_dir: destination folder; an existing export there is replaced only once the
+            new one is complete.
+        metadata: JSON-serialisable dict stored with the export.
+        num_slots: slots of the exported model (default: trained).
+        num_iterations: iterations of the exported model (default: trained).
+
+    Returns:
+        export_dir.
+    """
+    height, width = model.resolution
+    metadata = dict(metadata, num_slots=num_slots or model.num_slots,
+                    num_iterations=num_iterations or model.num_iterations,
+                    serving_seed=list(SERVING_SEED), resolution=[height, width])
+    metadata_json = json.dumps(metadata, sort_keys=True)
+
+    def run(images, seed):
+        out = model(images, num_slots=num_slots, num_iterations=num_iterations, seed=seed)
+        result = {key: out[key] for key in OUTPUT_KEYS[:-1]}
+        result["segmentation"] = tf.argmax(out["masks"][..., 0], axis=1,
+                                           output_type=tf.int32)  # [B, H, W]
+        return result
+
+    def serve_uint8(images):
+        floats = tf.cast(images, tf.float32) / 127.5 - 1.0  # [B, H, W, 3] in [-1, 1]
+        return run(floats, tf.constant(SERVING_SEED, tf.int32))
+
+    archive = keras.export.ExportArchive()
+    archive.track(model)
+    image_shape = [None, height, width, 3]
+    archive.add_endpoint("serving_default", serve_uint8,
+                         input_signature=[tf.TensorSpec(image_shape, tf.uint8, name="images")])
+    archive.add_endpoint("predict_float", run, input_signature=[
+        tf.TensorSpec(image_shape, tf.float32, name="images"),
+        tf.TensorSpec([2], tf.int32, name="seed")])
+    archive.add_endpoint("metadata", lambda: tf.constant(metadata_json), input_signature=[])
+
+    export_dir = os.path.abspath(export_dir)
+    parent = os.path.dirname(export_dir)
+    os.makedirs(parent, exist_ok=True)
+    tmp = os.path.join(parent, f".{os.path.basename(export_dir)}.tmp-{uuid.uuid4().hex}")
+    try:
+        archive.write_out(tmp, verbose=False)
+        with open(os.path.join(tmp, METADATA_FILE), "w") as f:
+            f.write(json.dumps(metadata, indent=2, sort_keys=True))
+        _replace_dir(tmp, export_dir)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return export_dir
+
+
+def _replace_dir(src, dst):
+    """Moves src to dst; an old dst is moved aside first and deleted only afterwards."""
+    old = None
+    if os.path.exists(dst):
+        old = f"{dst}.old-{uuid.uuid4().hex}"
+        os.replace(dst, old)
+    os.replace(src, dst)
+    if old:
+        shutil.rmtree(old, ignore_errors=True)

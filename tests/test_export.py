@@ -1,0 +1,130 @@
+"""SavedModel export: loads without keras_slots, matches the Keras model, atomic; predict.py."""
+
+import dataclasses
+import json
+import os
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from keras_slots import export, visualize
+from keras_slots.config import get_preset
+from keras_slots.models import SlotAttentionAutoEncoder
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+LOAD_IN_FRESH_PROCESS = """
+import json, sys
+import numpy as np
+import tensorflow as tf
+loaded = tf.saved_model.load(sys.argv[1])
+images = np.load(sys.argv[2])
+out = {k: v.numpy() for k, v in loaded.serving_default(images).items()}
+meta = json.loads(loaded.metadata().numpy().decode())
+assert "keras_slots" not in sys.modules and "keras" not in sys.modules
+np.savez(sys.argv[3], **out)
+print(json.dumps(meta))
+"""
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    config = dataclasses.replace(get_preset("tetrominoes").model, encoder_channels=(8, 8),
+                                 decoder_channels=(8,), decoder_strides=(1,), slot_size=16,
+                                 mlp_hidden_size=16)
+    model = SlotAttentionAutoEncoder.from_model_config(config)
+    model.build((None, 35, 35, 3))
+    path = str(tmp_path_factory.mktemp("export") / "tiny")
+    export.export_saved_model(model, path, {"preset": "tiny", "step": 7})
+    return model, path
+
+
+def _uint8_images(n=3, seed=0):
+    return np.random.default_rng(seed).integers(0, 256, size=(n, 35, 35, 3), dtype=np.uint8)
+
+
+def test_fresh_process_without_keras_slots_matches_keras_model(exported, tmp_path):
+    model, path = exported
+    images = _uint8_images()
+    np.save(tmp_path / "images.npy", images)
+    proc = subprocess.run(
+        [sys.executable, "-c", LOAD_IN_FRESH_PROCESS, path, str(tmp_path / "images.npy"),
+         str(tmp_path / "out.npz")],
+        capture_output=True, text=True, timeout=300, cwd=str(tmp_path),
+        env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=""))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    meta = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert meta["step"] == 7 and meta["num_slots"] == 4 and meta["resolution"] == [35, 35]
+    got = np.load(tmp_path / "out.npz")
+    expected = model(images.astype(np.float32) / 127.5 - 1.0,
+                     seed=tf.constant(export.SERVING_SEED))
+    for key in ("recon", "recons", "masks", "slots", "attn"):
+        np.testing.assert_allclose(got[key], expected[key].numpy(), atol=1e-5, err_msg=key)
+    np.testing.assert_array_equal(
+        got["segmentation"], np.argmax(expected["masks"].numpy()[..., 0], axis=1))
+    with open(os.path.join(path, export.METADATA_FILE)) as f:
+        assert json.load(f)["preset"] == "tiny"
+
+
+def test_any_batch_size_seeded_endpoint_and_tfsmlayer(exported):
+    model, path = exported
+    loaded = tf.saved_model.load(path)
+    images = _uint8_images(5).astype(np.float32) / 127.5 - 1.0
+    seed = tf.constant([3, 1], tf.int32)
+    out = loaded.predict_float(images, seed)
+    expected = model(images, seed=seed)
+    np.testing.assert_allclose(out["masks"].numpy(), expected["masks"].numpy(), atol=1e-5)
+    assert loaded.serving_default(_uint8_images(1))["recon"].shape == (1, 35, 35, 3)
+    layer = keras.layers.TFSMLayer(path, call_endpoint="serving_default")
+    np.testing.assert_allclose(layer(_uint8_images(2))["slots"].numpy(),
+                               loaded.serving_default(_uint8_images(2))["slots"].numpy())
+
+
+def test_failed_export_keeps_the_previous_one(exported, monkeypatch):
+    model, path = exported
+    before = sorted(os.listdir(path))
+
+    def broken(self, *args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(keras.export.ExportArchive, "write_out", broken)
+    with pytest.raises(OSError, match="disk full"):
+        export.export_saved_model(model, path, {"step": 8})
+    assert sorted(os.listdir(path)) == before
+    assert not [p for p in os.listdir(os.path.dirname(path)) if ".tmp-" in p]
+    assert tf.saved_model.load(path).serving_default(_uint8_images(1))["recon"].shape[0] == 1
+
+
+def test_predict_script_writes_segmentations_and_rejects_bad_images(exported, tmp_path):
+    _, path = exported
+    folder = tmp_path / "images"
+    folder.mkdir()
+    visualize.save_png(str(folder / "a.png"), _uint8_images(1)[0])
+    big = np.random.default_rng(1).integers(0, 256, (40, 50, 3), dtype=np.uint8)
+    visualize.save_png(str(folder / "b.png"), big)
+    script = os.path.join(ROOT, "scripts", "predict.py")
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    out_dir = tmp_path / "out"
+    proc = subprocess.run([sys.executable, script, f"--saved_model={path}",
+                           f"--images={folder}", f"--output_dir={out_dir}"],
+                          capture_output=True, text=True, timeout=300, env=env)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "b.png is 50x40, resized to 35x35" in proc.stderr
+    with open(out_dir / "summary.json") as f:
+        summary = json.load(f)
+    assert [os.path.basename(s["file"]) for s in summary["images"]] == ["a.png", "b.png"]
+    assert abs(sum(summary["images"][0]["slot_pixel_fraction"]) - 1) < 1e-9
+    assert (out_dir / "a_segmentation.png").exists() and (out_dir / "masks.png").exists()
+
+    gray = tmp_path / "gray.png"
+    tf.io.write_file(str(gray), tf.io.encode_png(np.zeros((35, 35, 1), np.uint8)))
+    proc = subprocess.run([sys.executable, script, f"--saved_model={path}",
+                           f"--images={gray}", f"--output_dir={out_dir}"],
+                          capture_output=True, text=True, timeout=300, env=env)
+    assert proc.returncode == 1
+    assert f"{gray}: has 1 channels, expected 3 (RGB)" in proc.stderr
+    assert "Traceback" not in proc.stderr

@@ -1,0 +1,160 @@
+"""The train loop: resumption, determinism, signals, non-finite losses, replicas, run dirs."""
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from keras_slots.config import get_preset
+from keras_slots.training import checkpoints
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TRAIN = os.path.join(ROOT, "scripts", "train.py")
+ENV = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+TINY_FLAGS = ["--preset=tetrominoes_cpu", "--batch_size=4", "--log_every=1", "--image_every=1000"]
+
+TINY_OVERRIDES = {
+    "model.encoder_channels": (8, 8), "model.decoder_channels": (8,),
+    "model.decoder_strides": (1,), "model.slot_size": 16, "model.mlp_hidden_size": 16,
+    "model.encoder_mlp_size": 16, "train.batch_size": 4, "train.log_every": 1,
+    "train.image_every": 2, "train.checkpoint_every": 2, "train.mixed_precision": False,
+    "train.warmup_steps": 2,
+}
+
+
+def tiny_config(**changes):
+    return get_preset("tetrominoes").override(**{**TINY_OVERRIDES, **changes})
+
+
+def weights_of(checkpoint_path):
+    reader = tf.train.load_checkpoint(checkpoint_path)
+    return {name: reader.get_tensor(name) for name in reader.get_variable_to_shape_map()
+            if name.startswith(("model/", "optimizer/")) or name.startswith("step")}
+
+
+def test_sigkill_then_same_command_resumes_bit_identically(tmp_path):
+    flags = TINY_FLAGS + ["--deterministic", "--checkpoint_every=3", "--num_steps=45"]
+    straight = str(tmp_path / "straight")
+    proc = subprocess.run([sys.executable, TRAIN, f"--model_dir={straight}", *flags],
+                          env=ENV, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+
+    killed = str(tmp_path / "killed")
+    proc = subprocess.Popen([sys.executable, TRAIN, f"--model_dir={killed}", *flags],
+                            env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 240
+    while tf.train.latest_checkpoint(killed) is None and time.time() < deadline:
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    killed_at = tf.train.latest_checkpoint(killed)
+    assert killed_at is not None and not killed_at.endswith("ckpt-45"), killed_at
+
+    proc = subprocess.run([sys.executable, TRAIN, f"--model_dir={killed}", *flags],
+                          env=ENV, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    a = weights_of(tf.train.latest_checkpoint(straight))
+    b = weights_of(tf.train.latest_checkpoint(killed))
+    assert a.keys() == b.keys() and len(a) > 50
+    for name in a:
+        np.testing.assert_array_equal(a[name], b[name], err_msg=name)
+
+
+def test_sigterm_saves_a_checkpoint_and_exits_cleanly(tmp_path):
+    model_dir = str(tmp_path / "run")
+    proc = subprocess.Popen([sys.executable, TRAIN, f"--model_dir={model_dir}", *TINY_FLAGS,
+                             "--num_steps=100000", "--checkpoint_every=100000"],
+                            env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 240
+    while time.time() < deadline:  # wait until training has made progress
+        events = os.path.join(model_dir, "train")
+        if os.path.isdir(events) and os.listdir(events):
+            break
+        time.sleep(0.1)
+    time.sleep(2)
+    proc.send_signal(signal.SIGTERM)
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 0, stderr[-2000:]
+    assert "stopped by signal" in stderr
+    path = tf.train.latest_checkpoint(model_dir)
+    assert path is not None and int(path.rsplit("-", 1)[1]) > 0
+
+
+def test_nonfinite_loss_stops_with_step_and_keeps_last_checkpoint(tmp_path):
+    from keras_slots.training import loop
+
+    model_dir = str(tmp_path / "run")
+    config = tiny_config(**{"train.learning_rate": 1e38, "train.warmup_steps": 0,
+                            "train.checkpoint_every": 1, "train.num_steps": 50})
+    with pytest.raises(loop.NonFiniteError, match=r"non-finite .* at step \d+"):
+        loop.train(config, model_dir)
+    path = tf.train.latest_checkpoint(model_dir)
+    reader = tf.train.load_checkpoint(path)
+    assert all(np.all(np.isfinite(reader.get_tensor(n)))
+               for n in reader.get_variable_to_shape_map()
+               if reader.get_variable_to_dtype_map()[n].is_floating)
+
+    skipped = loop.train(config.override(**{"train.num_steps": 8}), str(tmp_path / "skip"),
+                         skip_nonfinite=True)
+    assert skipped["step"] == 8 and any(not np.isfinite(x) for x in skipped["losses"])
+
+
+def test_resume_continues_where_it_stopped_in_process(tmp_path):
+    from keras_slots.training import loop
+
+    model_dir = str(tmp_path / "run")
+    first = loop.train(tiny_config(**{"train.num_steps": 4}), model_dir)
+    second = loop.train(tiny_config(**{"train.num_steps": 6}), model_dir)
+    assert (first["step"], len(first["losses"])) == (4, 4)
+    assert (second["step"], len(second["losses"])) == (6, 2)
+    with pytest.raises(checkpoints.RunDirError, match=r"train.batch_size: 4 != 2"):
+        loop.train(tiny_config(**{"train.num_steps": 8, "train.batch_size": 2}), model_dir)
+
+
+def test_unusable_model_dir_fails_at_start(tmp_path):
+    from keras_slots.training import loop
+
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(checkpoints.RunDirError, match="is not writable"):
+        loop.train(tiny_config(), str(blocker / "run"))
+
+
+MIRRORED = textwrap.dedent("""
+    import json, sys
+    import tensorflow as tf
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+    sys.path.insert(0, sys.argv[2])
+    from tests.test_training import tiny_config
+    from keras_slots.training import loop
+    config = tiny_config(**{"train.num_steps": 3})
+    one = loop.train(config, sys.argv[1] + "/one")
+    strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+    two = loop.train(config, sys.argv[1] + "/two", strategy=strategy)
+    try:
+        loop.train(config.override(**{"train.batch_size": 3}), sys.argv[1] + "/odd",
+                   strategy=strategy)
+    except ValueError as e:
+        odd = str(e)
+    print(json.dumps({"one": one["losses"], "two": two["losses"], "odd": odd,
+                      "replicas": strategy.num_replicas_in_sync}))
+""")
+
+
+def test_mirrored_over_two_cpus_gives_the_single_device_losses(tmp_path):
+    proc = subprocess.run([sys.executable, "-c", MIRRORED, str(tmp_path), ROOT], env=ENV,
+                          capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    import json
+
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert result["replicas"] == 2 and len(result["one"]) == 3
+    np.testing.assert_allclose(result["two"], result["one"], rtol=1e-4)
+    assert "batch size 3 is not divisible by the 2 replicas" in result["odd"]
