@@ -16,7 +16,8 @@ PALETTE = np.array(
 
 def to_uint8(images):
     """Maps float images in [-1, 1] to uint8 [0, 255]."""
-    return np.clip((np.asarray(images, np.float32) + 1.0) * 127.5 + 0.5, 0, 255).astype(np.uint8)
+    images = np.nan_to_num(np.asarray(images, np.float32))  # NaN (diverged model) -> 0
+    return np.clip((images + 1.0) * 127.5 + 0.5, 0, 255).astype(np.uint8)
 
 
 def segmentation_colors(masks):

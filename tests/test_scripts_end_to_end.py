@@ -48,6 +48,13 @@ def test_train_resume_evaluate(tmp_path):
     assert "| FG-ARI |" in evaluated.stdout
     assert os.path.getsize(os.path.join(out_dir, "masks.png")) > 1000
 
+    export_dir = str(tmp_path / "export")
+    exported = run_script("export.py", f"--model_dir={model_dir}", f"--export_dir={export_dir}")
+    assert exported.returncode == 0, exported.stderr[-2000:]
+    assert os.path.exists(os.path.join(export_dir, "saved_model.pb"))
+    with open(os.path.join(export_dir, "keras_slots.json")) as f:
+        assert json.load(f)["step"] == 6
+
 
 
 @pytest.mark.parametrize(

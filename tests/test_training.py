@@ -158,3 +158,37 @@ def test_mirrored_over_two_cpus_gives_the_single_device_losses(tmp_path):
     assert result["replicas"] == 2 and len(result["one"]) == 3
     np.testing.assert_allclose(result["two"], result["one"], rtol=1e-4)
     assert "batch size 3 is not divisible by the 2 replicas" in result["odd"]
+
+
+def _free_ports(n):
+    import socket
+
+    sockets = [socket.socket() for _ in range(n)]
+    for s in sockets:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in sockets]
+    for s in sockets:
+        s.close()
+    return ports
+
+
+def test_two_workers_on_localhost_train_and_chief_writes_the_checkpoint(tmp_path):
+    import json
+
+    workers = [f"127.0.0.1:{port}" for port in _free_ports(2)]
+    model_dir = str(tmp_path / "run")
+    procs = []
+    for index in range(2):
+        env = dict(ENV, TF_CONFIG=json.dumps(
+            {"cluster": {"worker": workers}, "task": {"type": "worker", "index": index}}))
+        procs.append(subprocess.Popen(
+            [sys.executable, TRAIN, f"--model_dir={model_dir}", *TINY_FLAGS,
+             "--strategy=multi_worker", "--num_steps=4", "--checkpoint_every=2"],
+            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+    outputs = [p.communicate(timeout=400) for p in procs]
+    for proc, (_, stderr) in zip(procs, outputs):
+        assert proc.returncode == 0, stderr[-3000:]
+    assert "with 2 replica(s)" in outputs[0][1]
+    assert tf.train.latest_checkpoint(model_dir).endswith("ckpt-4")
+    assert tf.train.latest_checkpoint(os.path.join(model_dir, "workers", "worker_1"))
+    assert os.path.exists(os.path.join(model_dir, "config.json"))

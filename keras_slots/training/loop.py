@@ -186,10 +186,15 @@ def train(config, model_dir, *, strategy=None, data_dir=None, allow_config_chang
     def apply_step(grads):
         strategy.run(apply_grads, args=(grads,))
 
+    preview = None
+    if writer is not None:  # The same first training images in every image summary.
+        preview = next(iter(data_lib.get_dataset(
+            tc.dataset, "train", data_dir=data_dir, seed=tc.seed, num_examples=4).batch(4)))
+        preview = preview["image"]  # [4, H, W, 3]
+
     @tf.function
     def predict(images):
-        return strategy.run(
-            lambda x: model(x, seed=tf.constant([tc.seed, -1], tf.int32)), args=(images,))
+        return model(images, seed=tf.constant([tc.seed, 0], tf.int32))
 
     iterator = _input_pipeline(config, strategy, data_dir, start)
     bar = ProgressBar(tc.num_steps, initial=start, every=tc.log_every, stream=stream)
@@ -221,7 +226,7 @@ def train(config, model_dir, *, strategy=None, data_dir=None, allow_config_chang
                     tf.summary.scalar("steps_per_sec", (current - last_step) / (now - last_time))
                 last_time, last_step = now, current
             if writer is not None and current % tc.image_every == 0:
-                _write_images(writer, current, iterator, predict, strategy)
+                _write_images(writer, current, preview, predict(preview))
             if current % tc.checkpoint_every == 0 or current == tc.num_steps:
                 manager.save(checkpoint_number=current)
         if stop.signal is not None:
@@ -234,13 +239,8 @@ def train(config, model_dir, *, strategy=None, data_dir=None, allow_config_chang
             "signal": stop.signal}
 
 
-def _write_images(writer, current, iterator, predict, strategy):
-    """Logs an input / reconstruction / per-slot grid of the next batch to TensorBoard."""
-    images = next(iterator)
-    out = predict(images)
-    local = lambda x: strategy.experimental_local_results(x)[0].numpy()  # noqa: E731
-    images = local(images)
-    out = {k: local(v) for k, v in out.items() if k in ("recon", "recons", "masks")}
-    grid = slot_grid(images, out, max_images=4, scale=2)
+def _write_images(writer, current, images, outputs):
+    """Logs an input / reconstruction / segmentation / per-slot grid to TensorBoard."""
+    grid = slot_grid(images.numpy(), {k: v.numpy() for k, v in outputs.items()}, scale=2)
     with writer.as_default(step=current):
         tf.summary.image("slots", grid[None].astype(np.float32) / 255.0)
