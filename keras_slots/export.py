@@ -10,7 +10,7 @@ import tensorflow as tf
 
 SERVING_SEED = (0, 0)  # Slot noise seed of `serving_default`: outputs are repeatable.
 METADATA_FILE = "keras_slots.json"
-OUTPUT_KEYS = ("recon", "recons", "masks", "slots", "attn", "segmentation")
+OUTPUT_KEYS = ("recon", "recons", "masks", "slots", "attn", "attn_iterations", "segmentation")
 
 
 def export_saved_model(model, export_dir, metadata, num_slots=None, num_iterations=None):
@@ -21,8 +21,8 @@ def export_saved_model(model, export_dir, metadata, num_slots=None, num_iteratio
             seeded by SERVING_SEED.
         predict_float(images: float32 [B, H, W, 3] in [-1, 1], seed: int32 [2]) -> dict.
     Both return recon [B, H, W, 3] and recons [B, K, H, W, 3] in [-1, 1], masks
-    [B, K, H, W, 1], slots [B, K, D], attn [B, K, N] and segmentation int32 [B, H, W] (argmax
-    slot per pixel). `metadata` (config, step, ...) is written to keras_slots.json inside the
+    [B, K, H, W, 1], slots [B, K, D], attn [B, K, N] (last iteration), attn_iterations
+    [B, T, K, N] and segmentation int32 [B, H, W] (argmax slot per pixel). `metadata` (config, step, ...) is written to keras_slots.json inside the
     export and returned by the `metadata` endpoint as a JSON string.
 
     Args:

@@ -69,3 +69,99 @@ def save_png(path, picture):
     tmp = f"{path}.tmp"
     Image.fromarray(np.asarray(picture, np.uint8)).save(tmp, format="PNG")
     os.replace(tmp, path)
+
+
+def _tile_row(panels, gap=2):
+    """Concatenates [H, W, 3] uint8 panels left to right with white gaps."""
+    padded = [np.pad(p, [(0, gap), (0, gap), (0, 0)], constant_values=255) for p in panels]
+    return np.concatenate(padded, axis=1)
+
+
+def _gray(values):
+    """[H, W] values in [0, 1] -> uint8 [H, W, 3] grey image."""
+    return np.repeat((np.clip(values, 0, 1) * 255).astype(np.uint8)[..., None], 3, axis=-1)
+
+
+def image_report(image, outputs, index=0, scale=4):
+    """One image in detail: every panel a reader of the paper wants to see.
+
+    Rows: (1) input, reconstruction, segmentation overlaid on the input; (2) each slot's mask;
+    (3) each slot's masked reconstruction; (4..) the attention of each iteration per slot,
+    on the encoder's feature grid.
+
+    Args:
+        image: [H, W, 3] input in [-1, 1].
+        outputs: model output dict for a batch (numpy), incl. attn_iterations [B, T, K, N].
+        index: which image of the batch `outputs` describes.
+        scale: nearest-neighbour upscaling.
+
+    Returns:
+        uint8 picture.
+    """
+    masks = outputs["masks"][index, ..., 0]  # [K, H, W]
+    recons = outputs["recons"][index]  # [K, H, W, 3]
+    height, width = masks.shape[1:]
+    seg = segmentation_colors(outputs["masks"][index:index + 1])[0]  # [H, W, 3]
+    overlay = (0.5 * to_uint8(image) + 0.5 * seg).astype(np.uint8)
+    rows = [[to_uint8(image), to_uint8(outputs["recon"][index]), overlay],
+            [_gray(m) for m in masks],
+            [to_uint8(m[..., None] * r + (1 - m[..., None])) for m, r in zip(masks, recons)]]
+    attn = outputs["attn_iterations"][index]  # [T, K, N]
+    side = int(round(np.sqrt(attn.shape[-1] * width / height)))
+    grid_w, grid_h = side, attn.shape[-1] // side
+    for iteration in attn:
+        maps = [a.reshape(grid_h, grid_w) for a in iteration]
+        maps = [np.kron(m, np.ones((height // grid_h, width // grid_w))) for m in maps]
+        rows.append([_gray(m) for m in maps])
+    rows = [_tile_row(r) for r in rows]
+    full = max(r.shape[1] for r in rows)
+    rows = [np.pad(r, [(0, 0), (0, full - r.shape[1]), (0, 0)], constant_values=255)
+            for r in rows]
+    picture = np.concatenate(rows, axis=0)
+    return picture.repeat(scale, axis=0).repeat(scale, axis=1)
+
+
+def read_scalars(log_dir):
+    """Reads the scalar summaries of a TensorBoard log folder.
+
+    Returns:
+        dict tag -> (steps [n], values [n]) sorted by step.
+    """
+    import glob
+
+    import tensorflow as tf
+    from tensorflow.core.util import event_pb2
+
+    series = {}
+    for path in sorted(glob.glob(os.path.join(log_dir, "events.out.tfevents.*"))):
+        for record in tf.data.TFRecordDataset(path):
+            event = event_pb2.Event.FromString(record.numpy())
+            for value in event.summary.value:
+                if value.metadata.plugin_data.plugin_name == "scalars":
+                    number = float(tf.make_ndarray(value.tensor))
+                    series.setdefault(value.tag, {})[event.step] = number
+    return {tag: (np.array(sorted(d)), np.array([d[s] for s in sorted(d)]))
+            for tag, d in series.items()}
+
+
+def plot_curves(series, path):
+    """Plots each scalar series (loss, learning_rate, ...) against the step into a PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    tags = sorted(series)
+    fig, axes = plt.subplots(1, len(tags), figsize=(4 * len(tags), 3), squeeze=False)
+    for ax, tag in zip(axes[0], tags):
+        steps, values = series[tag]
+        ax.plot(steps, values)
+        ax.set_title(tag)
+        ax.set_xlabel("step")
+        if tag == "loss":
+            ax.set_yscale("log")
+    fig.tight_layout()
+    tmp = f"{path}.tmp"
+    fig.savefig(tmp, format="png", dpi=100)
+    plt.close(fig)
+    os.replace(tmp, path)
