@@ -57,7 +57,7 @@ def main(argv):
     for name in names:
         ds = data.get_dataset(name, "train", seed=_SEED.value, num_examples=_NUM_SCENES.value)
         grid = dataset_grid(list(ds.as_numpy_iterator()))
-        scale = max(1, 256 // grid.shape[0])
+        scale = max(1, 384 // grid.shape[0])
         grid = grid.repeat(scale, axis=0).repeat(scale, axis=1)
         path = os.path.join(_OUTPUT_DIR.value, f"{name}.png")
         visualize.save_png(path, grid)
