@@ -159,3 +159,11 @@ def test_generation_is_fast():
         _scenes(variant, 40)
         per_scene = (time.perf_counter() - start) / 40
         assert per_scene < 0.02, (variant, per_scene)  # Measured 1-4 ms on 2 busy cores.
+
+
+def test_num_objects_excludes_the_four_background_parts():
+    from keras_slots.data import get_dataset
+
+    empty = next(iter(get_dataset("objects_room_empty_room", "test", num_examples=1)))
+    six = next(iter(get_dataset("objects_room_six_objects", "test", num_examples=1)))
+    assert int(empty["num_objects"]) == 0 and int(six["num_objects"]) == 6

@@ -169,6 +169,7 @@ def test_throughput_over_1000_images_per_second():
 
 
 def test_specs_cover_the_published_datasets():
-    assert pipeline.DATASET_SPECS["tetrominoes"] == ((35, 35), tetrominoes.MAX_NUM_ENTITIES)
+    assert pipeline.DATASET_SPECS["tetrominoes"] == ((35, 35), tetrominoes.MAX_NUM_ENTITIES, 1)
+    assert pipeline.DATASET_SPECS["objects_room"].num_background == 4
     assert pipeline.DATASET_SPECS["clevr_with_masks"].image_size == (240, 320)
     assert len(DATASET_NAMES) == 10

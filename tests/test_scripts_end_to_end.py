@@ -64,6 +64,9 @@ def test_train_resume_evaluate(tmp_path):
         (["--num_slots=0"], "--num_slots must be positive"),
         (["--dataset=cifar"], "unknown dataset 'cifar'"),
         (["--batch_size=-2"], "--batch_size must be positive"),
+        (["--data_dir=/nonexistent"],
+         "expected file /nonexistent/tetrominoes_train.tfrecords does not exist"),
+        (["--strategy=multi_worker"], "strategy 'multi_worker' needs TF_CONFIG"),
     ],
 )
 def test_bad_train_flags_give_one_line(tmp_path, args, message):

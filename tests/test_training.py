@@ -192,3 +192,22 @@ def test_two_workers_on_localhost_train_and_chief_writes_the_checkpoint(tmp_path
     assert tf.train.latest_checkpoint(model_dir).endswith("ckpt-4")
     assert tf.train.latest_checkpoint(os.path.join(model_dir, "workers", "worker_1"))
     assert os.path.exists(os.path.join(model_dir, "config.json"))
+
+
+def test_kill_during_saves_always_leaves_a_loadable_checkpoint(tmp_path):
+    model_dir = str(tmp_path / "run")
+    flags = TINY_FLAGS + ["--checkpoint_every=1", "--num_steps=100000"]
+    for round_index in range(3):
+        proc = subprocess.Popen([sys.executable, TRAIN, f"--model_dir={model_dir}", *flags],
+                                env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        before = tf.train.latest_checkpoint(model_dir)
+        deadline = time.time() + 240
+        while tf.train.latest_checkpoint(model_dir) == before and time.time() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.05 * (round_index + 1))  # land somewhere inside the next saves
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        path = tf.train.latest_checkpoint(model_dir)
+        assert path is not None and path != before
+        weights = weights_of(path)  # reads every tensor: fails on a half-written file
+        assert len(weights) > 50

@@ -22,10 +22,13 @@ class DatasetSpec(NamedTuple):
     Attributes:
         image_size: (height, width) of the stored images.
         num_entities: number of masks per scene (K), background included.
+        num_background: leading masks that are background, not objects (Objects Room: sky,
+            floor and two wall parts); `num_objects` counts the masks after them.
     """
 
     image_size: tuple
     num_entities: int
+    num_background: int = 1
 
 
 # The published DeepMind multi-object datasets, as stored (raw scenes). "clevr6" is
@@ -38,10 +41,10 @@ DATASET_SPECS = {
     "multi_dsprites_colored_on_grayscale": DatasetSpec((64, 64), 6),
     "multi_dsprites_colored_on_colored": DatasetSpec((64, 64), 5),
     "tetrominoes": DatasetSpec((35, 35), 4),
-    "objects_room": DatasetSpec((64, 64), 7),
-    "objects_room_six_objects": DatasetSpec((64, 64), 10),
-    "objects_room_empty_room": DatasetSpec((64, 64), 4),
-    "objects_room_identical_color": DatasetSpec((64, 64), 10),
+    "objects_room": DatasetSpec((64, 64), 7, num_background=4),
+    "objects_room_six_objects": DatasetSpec((64, 64), 10, num_background=4),
+    "objects_room_empty_room": DatasetSpec((64, 64), 4, num_background=4),
+    "objects_room_identical_color": DatasetSpec((64, 64), 10, num_background=4),
 }
 DATASET_NAMES = tuple(DATASET_SPECS)
 
@@ -77,7 +80,7 @@ class DatasetError(ValueError):
     """A bad dataset name, split or stream argument."""
 
 
-def to_model_ready(raw):
+def to_model_ready(raw, num_background=1):
     """Turns a raw scene (or a batch of them) into a model-ready element.
 
     Works on numpy arrays or tensors, with or without leading batch axes, so it can be
@@ -86,17 +89,23 @@ def to_model_ready(raw):
     Args:
         raw: dict with "image" uint8 [..., H, W, 3], "mask" uint8 [..., K, H, W, 1]
             (entity 0 = background) and any per-object attributes.
+        num_background: leading masks that are background (see DatasetSpec).
 
     Returns:
         dict of tensors: "image" float32 [..., H, W, 3] in [-1, 1], "num_objects" int32 [...]
-        (non-background entities with a non-empty mask), the other keys unchanged.
+        (entities after the background ones with a non-empty mask), the other keys unchanged.
     """
     element = {key: tf.convert_to_tensor(value) for key, value in raw.items()}
     element["image"] = tf.cast(element["image"], tf.float32) / 127.5 - 1.0  # [..., H, W, 3]
-    foreground = element["mask"][..., 1:, :, :, :]  # [..., K-1, H, W, 1]
-    present = tf.reduce_any(foreground > 0, axis=[-3, -2, -1])  # [..., K-1]
+    foreground = element["mask"][..., num_background:, :, :, :]  # [..., K-b, H, W, 1]
+    present = tf.reduce_any(foreground > 0, axis=[-3, -2, -1])  # [..., K-b]
     element["num_objects"] = tf.reduce_sum(tf.cast(present, tf.int32), axis=-1)  # [...]
     return element
+
+
+def model_ready_fn(name):
+    """`to_model_ready` with the background count of dataset `name`."""
+    return functools.partial(to_model_ready, num_background=DATASET_SPECS[name].num_background)
 
 
 def get_dataset(name, split="train", *, data_dir=None, seed=0, num_examples=None,
@@ -165,13 +174,13 @@ def _builtin_dataset(name, generate, split_code, seed, num_examples, start_index
     scenes = indices.batch(CHUNK_SIZE).map(chunk_to_raw, num_parallel_calls=tf.data.AUTOTUNE)
     if name in RAW_TRANSFORMS:
         scenes = scenes.unbatch().map(RAW_TRANSFORMS[name], num_parallel_calls=tf.data.AUTOTUNE)
-        return scenes.map(to_model_ready, num_parallel_calls=tf.data.AUTOTUNE)
-    return scenes.map(to_model_ready, num_parallel_calls=tf.data.AUTOTUNE).unbatch()
+        return scenes.map(model_ready_fn(name), num_parallel_calls=tf.data.AUTOTUNE)
+    return scenes.map(model_ready_fn(name), num_parallel_calls=tf.data.AUTOTUNE).unbatch()
 
 
 def _check_spec(name, scene):
     """Raises DatasetError when a generated scene's image/mask shapes disagree with the spec."""
-    (height, width), k = DATASET_SPECS[name]
+    (height, width), k = DATASET_SPECS[name].image_size, DATASET_SPECS[name].num_entities
     expected = {"image": (height, width, 3), "mask": (k, height, width, 1)}
     for key, shape in expected.items():
         if scene[key].shape != shape or scene[key].dtype != np.uint8:

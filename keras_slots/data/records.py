@@ -23,7 +23,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_slots.data import clevr6, formats
-from keras_slots.data.pipeline import to_model_ready
+from keras_slots.data.pipeline import model_ready_fn
 
 COMPRESSION = "GZIP"
 SPLITS = ("train", "test")
@@ -94,7 +94,7 @@ def read_dataset(name, split, data_dir, num_examples=None, start_index=0, *,
     if name == "clevr6":
         scenes = scenes.filter(clevr6.at_most_six_objects).map(
             clevr6.crop_and_resize, num_parallel_calls=tf.data.AUTOTUNE)
-    return scenes.map(to_model_ready, num_parallel_calls=tf.data.AUTOTUNE)
+    return scenes.map(model_ready_fn(name), num_parallel_calls=tf.data.AUTOTUNE)
 
 
 def _split_range(name, split, num_examples, start_index, train_size, test_size):
