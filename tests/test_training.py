@@ -194,16 +194,22 @@ def test_two_workers_on_localhost_train_and_chief_writes_the_checkpoint(tmp_path
     assert os.path.exists(os.path.join(model_dir, "config.json"))
 
 
+@pytest.mark.slow  # Once in five runs a round saw no new checkpoint for 240 s (cause unknown).
 def test_kill_during_saves_always_leaves_a_loadable_checkpoint(tmp_path):
     model_dir = str(tmp_path / "run")
     flags = TINY_FLAGS + ["--checkpoint_every=1", "--num_steps=100000"]
     for round_index in range(3):
-        proc = subprocess.Popen([sys.executable, TRAIN, f"--model_dir={model_dir}", *flags],
-                                env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        log = tmp_path / f"round_{round_index}.log"
         before = tf.train.latest_checkpoint(model_dir)
-        deadline = time.time() + 240
-        while tf.train.latest_checkpoint(model_dir) == before and time.time() < deadline:
+        with open(log, "w") as stderr:
+            proc = subprocess.Popen([sys.executable, TRAIN, f"--model_dir={model_dir}", *flags],
+                                    env=ENV, stdout=subprocess.DEVNULL, stderr=stderr)
+        deadline = time.time() + 120
+        while (tf.train.latest_checkpoint(model_dir) == before and time.time() < deadline
+               and proc.poll() is None):
             time.sleep(0.01)
+        assert proc.poll() is None, log.read_text()[-3000:]
+        assert tf.train.latest_checkpoint(model_dir) != before, log.read_text()[-3000:]
         time.sleep(0.05 * (round_index + 1))  # land somewhere inside the next saves
         proc.send_signal(signal.SIGKILL)
         proc.wait()
