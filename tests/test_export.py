@@ -130,3 +130,10 @@ def test_predict_script_writes_segmentations_and_rejects_bad_images(exported, tm
     assert proc.returncode == 1
     assert f"{gray}: has 1 channels, expected 3 (RGB)" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"not an image")
+    proc = subprocess.run([sys.executable, script, f"--saved_model={path}",
+                           f"--images={broken}", f"--output_dir={out_dir}"],
+                          capture_output=True, text=True, timeout=300, env=env)
+    assert proc.returncode == 1 and f"{broken}: cannot read as PNG/JPEG" in proc.stderr

@@ -48,6 +48,12 @@ def test_train_resume_evaluate(tmp_path):
     assert "| FG-ARI |" in evaluated.stdout
     assert os.path.getsize(os.path.join(out_dir, "masks.png")) > 1000
 
+    viz_dir = tmp_path / "viz"
+    drawn = run_script("visualize.py", f"--model_dir={model_dir}", "--num_images=2",
+                       f"--output_dir={viz_dir}")
+    assert drawn.returncode == 0, drawn.stderr[-2000:]
+    assert sorted(os.listdir(viz_dir)) == ["image_0.png", "image_1.png", "training_curves.png"]
+
     export_dir = str(tmp_path / "export")
     exported = run_script("export.py", f"--model_dir={model_dir}", f"--export_dir={export_dir}")
     assert exported.returncode == 0, exported.stderr[-2000:]
