@@ -8,7 +8,9 @@ os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
 
 def run(main):
-    """Runs an absl main; expected errors become one line on stderr and exit status 1.
+    """Runs an absl main; expected errors become one line on stderr.
+
+    Bad flags (app.UsageError) exit with status 2, other expected errors with status 1.
 
     Args:
         main: the program's `main(argv)`.
@@ -21,8 +23,9 @@ def run(main):
         logging.set_verbosity(logging.WARNING)
         try:
             return main(argv)
-        except app.UsageError:
-            raise
+        except app.UsageError as e:
+            print(f"error: bad flag: {_one_line(e)} (see --helpshort)", file=sys.stderr)
+            sys.exit(2)
         except (ValueError, OSError, RuntimeError) as e:
             print(f"error: {type(e).__name__}: {_one_line(e)}", file=sys.stderr)
             sys.exit(1)

@@ -217,3 +217,21 @@ def test_kill_during_saves_always_leaves_a_loadable_checkpoint(tmp_path):
         assert path is not None and path != before
         weights = weights_of(path)  # reads every tensor: fails on a half-written file
         assert len(weights) > 50
+
+
+def test_training_from_published_files_resumes_at_the_same_record(tmp_path):
+    from keras_slots.data import BUILTIN_GENERATORS, formats, records
+    from keras_slots.training import loop
+
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    fmt = formats.get_format("tetrominoes")
+    scenes = [BUILTIN_GENERATORS["tetrominoes"](np.random.default_rng([5, i])) for i in range(40)]
+    records.write_records(str(data_dir / fmt.file_name), scenes, fmt)
+    config = tiny_config(**{"train.num_steps": 6})
+    straight = loop.train(config, str(tmp_path / "straight"), data_dir=str(data_dir))
+    resumed_dir = str(tmp_path / "resumed")
+    loop.train(config.override(**{"train.num_steps": 4}), resumed_dir, data_dir=str(data_dir))
+    resumed = loop.train(config, resumed_dir, data_dir=str(data_dir))
+    assert len(straight["losses"]) == 6 and len(resumed["losses"]) == 2
+    np.testing.assert_allclose(resumed["losses"], straight["losses"][4:], rtol=1e-5)

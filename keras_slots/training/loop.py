@@ -62,20 +62,30 @@ def reconstruction_loss(images, recon):
 
 
 def _input_pipeline(config, strategy, data_dir, start_step):
-    """Distributed batches of training images, starting exactly where `start_step` left off."""
-    batch = config.train.batch_size
+    """Distributed batches of training images, starting exactly where `start_step` left off.
 
-    def dataset_fn(_):
-        ds = data_lib.get_dataset(config.train.dataset, "train", data_dir=data_dir,
-                                  seed=config.train.seed, start_index=start_step * batch)
-        ds = ds.repeat() if data_dir else ds
-        ds = ds.batch(batch, drop_remainder=True).map(lambda e: e["image"])
-        return ds.prefetch(tf.data.AUTOTUNE)
+    Built-in streams are infinite and indexed by scene, so the stream restarts at scene
+    start_step * batch. Files are read epoch after epoch: the first (partial) epoch starts at
+    that position modulo the paper's train split size.
+    """
+    tc = config.train
+    offset = start_step * tc.batch_size
 
-    ds = dataset_fn(None)
+    def read(start_index):
+        return data_lib.get_dataset(tc.dataset, "train", data_dir=data_dir, seed=tc.seed,
+                                    start_index=start_index)
+
+    if data_dir:
+        from keras_slots.data import formats
+
+        ds = read(offset % formats.train_size(tc.dataset)).concatenate(read(0).repeat())
+    else:
+        ds = read(offset)
+    ds = ds.batch(tc.batch_size, drop_remainder=True).map(lambda e: e["image"])
     options = tf.data.Options()
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
-    return iter(strategy.experimental_distribute_dataset(ds.with_options(options)))
+    ds = ds.prefetch(tf.data.AUTOTUNE).with_options(options)
+    return iter(strategy.experimental_distribute_dataset(ds))
 
 
 class _StopRequest:
@@ -152,9 +162,7 @@ def train(config, model_dir, *, strategy=None, data_dir=None, allow_config_chang
     writer = tf.summary.create_file_writer(os.path.join(model_dir, "train")) if chief else None
 
     variables = model.trainable_variables
-
-    model_config = config.model
-    noise_shape = [tc.batch_size, model_config.num_slots, model_config.slot_size]
+    noise_shape = [tc.batch_size, config.model.num_slots, config.model.slot_size]
 
     def compute_grads(images):
         ctx = tf.distribute.get_replica_context()
