@@ -235,3 +235,13 @@ def test_training_from_published_files_resumes_at_the_same_record(tmp_path):
     resumed = loop.train(config, resumed_dir, data_dir=str(data_dir))
     assert len(straight["losses"]) == 6 and len(resumed["losses"]) == 2
     np.testing.assert_allclose(resumed["losses"], straight["losses"][4:], rtol=1e-5)
+
+
+def test_full_disk_fails_at_start(tmp_path, monkeypatch):
+    import collections
+    import shutil
+
+    usage = collections.namedtuple("usage", "total used free")
+    monkeypatch.setattr(shutil, "disk_usage", lambda path: usage(10**9, 10**9 - 2**20, 2**20))
+    with pytest.raises(checkpoints.RunDirError, match="has only 1 MiB free"):
+        checkpoints.check_writable(str(tmp_path / "run"))
