@@ -33,6 +33,19 @@ def run(main):
     app.run(guarded)
 
 
+def require_at_least_one(*flag_holders):
+    """Raises app.UsageError naming the first set flag whose value is below 1.
+
+    Args:
+        flag_holders: absl FlagHolders of integer flags (unset ones, None, are skipped).
+    """
+    from absl import app
+
+    for flag in flag_holders:
+        if flag.value is not None and flag.value < 1:
+            raise app.UsageError(f"--{flag.name} must be >= 1, got {flag.value}")
+
+
 def _one_line(error):
     text = str(error).strip().splitlines()
     return text[0] if text else repr(error)

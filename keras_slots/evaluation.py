@@ -39,14 +39,15 @@ def evaluate(model, dataset, *, batch_size=32, seed=0, num_slots=None, num_itera
     sample = None
     for i, batch in enumerate(dataset.batch(batch_size)):
         out = predict(batch["image"], tf.constant([seed, i], tf.int32))
+        # Argmax once; every metric takes the id maps.
         true_ids = metrics.masks_to_ids(batch["mask"].numpy())  # [B, H*W]
         pred_ids = metrics.masks_to_ids(out["masks"].numpy())  # [B, H*W]
         for name, background in (("fg_ari", True), ("ari", False)):
             scores, edge = metrics.ari(true_ids, pred_ids, ignore_background=background)
             results[name].append(scores)
             results[f"{name}_edge"].append(edge)
-        results["mbo"].append(metrics.mean_best_overlap(batch["mask"].numpy(), pred_ids))
-        results["miou"].append(metrics.miou_matched(batch["mask"].numpy(), pred_ids))
+        results["mbo"].append(metrics.mean_best_overlap(true_ids, pred_ids))
+        results["miou"].append(metrics.miou_matched(true_ids, pred_ids))
         if sample is None:
             sample = (batch["image"].numpy()[:keep_images],
                       {k: v.numpy()[:keep_images] for k, v in out.items()})

@@ -32,9 +32,8 @@ _NUM_PICTURE = flags.DEFINE_integer("num_picture", 8, "Images in the mask pictur
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {argv[1:]}")
-    for flag in (_NUM_EXAMPLES, _BATCH_SIZE, _NUM_SLOTS, _NUM_ITERATIONS, _NUM_PICTURE):
-        if flag.value is not None and flag.value < 1:
-            raise app.UsageError(f"--{flag.name} must be >= 1, got {flag.value}")
+    cli.require_at_least_one(_NUM_EXAMPLES, _BATCH_SIZE, _NUM_SLOTS, _NUM_ITERATIONS,
+                             _NUM_PICTURE)
     if not os.path.isdir(_MODEL_DIR.value):
         raise app.UsageError(f"--model_dir {_MODEL_DIR.value} does not exist")
     from keras_slots import data, evaluation, visualize

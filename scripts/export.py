@@ -27,9 +27,7 @@ _NUM_ITERATIONS = flags.DEFINE_integer("num_iterations", None,
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {argv[1:]}")
-    for flag in (_NUM_SLOTS, _NUM_ITERATIONS):
-        if flag.value is not None and flag.value < 1:
-            raise app.UsageError(f"--{flag.name} must be >= 1, got {flag.value}")
+    cli.require_at_least_one(_NUM_SLOTS, _NUM_ITERATIONS)
     import dataclasses
 
     from keras_slots.export import export_saved_model

@@ -66,8 +66,7 @@ def load_image(path, resolution):
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {argv[1:]}")
-    if _BATCH_SIZE.value < 1:
-        raise app.UsageError("--batch_size must be >= 1")
+    cli.require_at_least_one(_BATCH_SIZE)
     files = list_images(_IMAGES.value)
     if not os.path.isdir(_SAVED_MODEL.value):
         raise ValueError(f"--saved_model {_SAVED_MODEL.value} is not a folder")

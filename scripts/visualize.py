@@ -32,8 +32,7 @@ def main(argv):
         raise app.UsageError(f"unexpected arguments: {argv[1:]}")
     if (_MODEL_DIR.value is None) == (_SAVED_MODEL.value is None):
         raise app.UsageError("pass exactly one of --model_dir and --saved_model")
-    if _NUM_IMAGES.value < 1:
-        raise app.UsageError("--num_images must be >= 1")
+    cli.require_at_least_one(_NUM_IMAGES)
     import json
 
     import tensorflow as tf
