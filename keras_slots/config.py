@@ -45,8 +45,10 @@ class TrainConfig:
     keep_checkpoints: int = 5
     log_every: int = 100
     image_every: int = 500
-    mixed_precision: bool = False
+    precision: str = "auto"
     seed: int = 0
+    eval_every: int = 1000
+    eval_examples: int = 64
 
 
 @dataclasses.dataclass(frozen=True)
@@ -102,6 +104,9 @@ class Config:
 
 
 def _build(cls, values):
+    if cls is TrainConfig and "mixed_precision" in values:  # Configs saved before `precision`.
+        values = dict(values)
+        values["precision"] = "bfloat16" if values.pop("mixed_precision") else "float32"
     names = {f.name for f in dataclasses.fields(cls)}
     unknown = set(values) - names
     if unknown:
@@ -157,7 +162,6 @@ PRESETS = {
             checkpoint_every=500,
             log_every=50,
             image_every=500,
-            mixed_precision=True,
         ),
     ),
 }

@@ -27,14 +27,14 @@ _STEPS = flags.DEFINE_integer("steps", 20, "Timed training steps (after 3 warm-u
 _READ_IMAGES = flags.DEFINE_integer("read_images", 512, "Images timed per input pipeline.")
 
 
-def train_images_per_second(model_config, mixed_precision, batch_size, steps):
+def train_images_per_second(model_config, compute_dtype, batch_size, steps):
     """Images/s of a full training step (forward, backward, Adam) on random images."""
     import keras
     import tensorflow as tf
 
     from keras_slots.training.loop import create_model, reconstruction_loss
 
-    model = create_model(model_config, mixed_precision)
+    model = create_model(model_config, compute_dtype)
     optimizer = keras.optimizers.Adam(4e-4)
     images = tf.random.uniform([batch_size, *model_config.resolution, 3], -1.0, 1.0)
 
@@ -71,6 +71,7 @@ def main(argv):
 
     from keras_slots import config as config_lib
     from keras_slots import data
+    from keras_slots import precision
     from keras_slots.data import formats, records
 
     for name in _PRESETS.value:
@@ -78,14 +79,15 @@ def main(argv):
             config_lib.get_preset(name)
         except ValueError as e:
             raise app.UsageError(str(e))
+    print("--precision=auto picks %s here (%s)" % precision.resolve("auto"))
     print("| preset | train f32 img/s | train bf16 img/s | bf16/f32 | generator img/s | "
           "TFRecord img/s | reader/train bf16 |")
     print("|---|---|---|---|---|---|---|")
     for name in _PRESETS.value:
         config = config_lib.get_preset(name)
         dataset_name = config.train.dataset
-        f32 = train_images_per_second(config.model, False, _BATCH_SIZE.value, _STEPS.value)
-        bf16 = train_images_per_second(config.model, True, _BATCH_SIZE.value, _STEPS.value)
+        f32 = train_images_per_second(config.model, "float32", _BATCH_SIZE.value, _STEPS.value)
+        bf16 = train_images_per_second(config.model, "bfloat16", _BATCH_SIZE.value, _STEPS.value)
         generated = read_images_per_second(
             data.get_dataset(dataset_name, "train", num_examples=_READ_IMAGES.value),
             _BATCH_SIZE.value, _READ_IMAGES.value)

@@ -34,7 +34,13 @@ _SLOT_INIT = flags.DEFINE_enum("slot_init", None, ["gaussian", "learned"],
                                "Initial slots: shared Gaussian (paper) or learned per slot.")
 _IMPLICIT_GRAD = flags.DEFINE_bool("implicit_grad", None,
                                    "Back-propagate through the last iteration only.")
-_MIXED_PRECISION = flags.DEFINE_bool("mixed_precision", None, "bfloat16 compute.")
+_PRECISION = flags.DEFINE_enum(
+    "precision", None, ["auto", "float32", "bfloat16"],
+    "Compute precision; auto: bfloat16 where the GPU/CPU computes it natively, else float32.")
+_EVAL_EVERY = flags.DEFINE_integer("eval_every", None,
+                                   "Steps between FG-ARI evaluations of a fixed test batch.")
+_EVAL_EXAMPLES = flags.DEFINE_integer("eval_examples", None,
+                                      "Test scenes in that batch (0 turns evaluation off).")
 _SEED = flags.DEFINE_integer("seed", None, "Seed of weights, data order and slot noise.")
 _CHECKPOINT_EVERY = flags.DEFINE_integer("checkpoint_every", None, "Steps between checkpoints.")
 _LOG_EVERY = flags.DEFINE_integer("log_every", None, "Steps between scalar summaries.")
@@ -51,15 +57,17 @@ _OVERRIDES = {
     "train.dataset": _DATASET, "train.num_steps": _NUM_STEPS, "train.batch_size": _BATCH_SIZE,
     "train.learning_rate": _LEARNING_RATE, "train.warmup_steps": _WARMUP_STEPS,
     "train.decay_rate": _DECAY_RATE, "train.decay_steps": _DECAY_STEPS,
-    "train.mixed_precision": _MIXED_PRECISION, "train.seed": _SEED,
+    "train.precision": _PRECISION, "train.seed": _SEED,
     "train.checkpoint_every": _CHECKPOINT_EVERY, "train.log_every": _LOG_EVERY,
-    "train.image_every": _IMAGE_EVERY, "model.num_slots": _NUM_SLOTS,
+    "train.image_every": _IMAGE_EVERY, "train.eval_every": _EVAL_EVERY,
+    "train.eval_examples": _EVAL_EXAMPLES, "model.num_slots": _NUM_SLOTS,
     "model.num_iterations": _NUM_ITERATIONS, "model.slot_encoder": _SLOT_ENCODER,
     "model.slot_init": _SLOT_INIT, "model.implicit_grad": _IMPLICIT_GRAD,
 }
 _POSITIVE = ("train.num_steps", "train.batch_size", "train.warmup_steps", "train.decay_steps",
-             "train.checkpoint_every", "train.log_every", "train.image_every",
-             "model.num_slots", "model.num_iterations")
+             "train.checkpoint_every", "train.log_every", "train.image_every", "train.eval_every",
+             "model.num_slots", "model.num_iterations", "train.eval_examples")
+_MAY_BE_ZERO = ("train.warmup_steps", "train.eval_examples")
 
 
 def make_config():
@@ -70,7 +78,7 @@ def make_config():
         raise app.UsageError(str(e))
     changes = {key: flag.value for key, flag in _OVERRIDES.items() if flag.value is not None}
     for key in _POSITIVE:
-        if key in changes and changes[key] < (0 if key == "train.warmup_steps" else 1):
+        if key in changes and changes[key] < (0 if key in _MAY_BE_ZERO else 1):
             raise app.UsageError(f"--{key.split('.')[1]} must be positive, got {changes[key]}")
     if changes.get("train.learning_rate", 1.0) <= 0:
         raise app.UsageError("--learning_rate must be positive")

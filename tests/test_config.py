@@ -37,3 +37,13 @@ def test_override_and_differences():
         get_preset("x")
     with pytest.raises(dataclasses.FrozenInstanceError):
         base.train.batch_size = 3
+
+
+def test_configs_saved_before_the_precision_choice_still_load():
+    saved = json.loads(get_preset("tetrominoes").to_json())
+    for legacy, expected in ((True, "bfloat16"), (False, "float32")):
+        del saved["train"]["precision"]
+        saved["train"]["mixed_precision"] = legacy
+        assert Config.from_json(json.dumps(saved)).train.precision == expected
+        saved["train"] = {k: v for k, v in saved["train"].items() if k != "mixed_precision"}
+        saved["train"]["precision"] = "auto"

@@ -1,6 +1,7 @@
 """Position embedding, encoder and decoder layers: shapes, invariants, configs."""
 
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from keras_slots.layers import CNNEncoder, SoftPositionEmbed, SpatialBroadcastDecoder, build_grid
@@ -58,3 +59,29 @@ def test_slot_mlp_baseline_shapes_and_config():
     assert slots.shape == (2, 4, 16) and attn.shape == (2, 1, 4, 10)
     np.testing.assert_allclose(tf.reduce_sum(attn, axis=2).numpy(), 1.0)
     assert SlotMLP.from_config(layer.get_config()).get_config() == layer.get_config()
+
+
+@pytest.mark.parametrize("grid, kernel_size", [((35, 35), 5), ((7, 5), 3), ((6, 9), 5)])
+def test_decoder_first_layer_in_closed_form_equals_the_convolution(grid, kernel_size):
+    dec = SpatialBroadcastDecoder(grid, (8, 8), (1, 1), kernel_size=kernel_size)
+    dec.build((None, None, 6))
+    rng = np.random.default_rng(1)
+    first = dec.deconvs[0]
+    # Random (asymmetric) kernel, bias and position weights, so borders and flips matter.
+    first.kernel.assign(rng.normal(size=first.kernel.shape).astype("float32"))
+    first.bias.assign(rng.normal(size=first.bias.shape).astype("float32"))
+    dec.position.dense.kernel.assign(rng.normal(size=(4, 6)).astype("float32"))
+    flat = rng.normal(size=(5, 6)).astype("float32")  # [BK, D]
+    convolved = first(dec.broadcast(flat)).numpy()  # the layer on the broadcast grid
+    closed = dec.first_layer_in_closed_form(flat).numpy()
+    assert convolved.shape == closed.shape == (5, *grid, 8)
+    np.testing.assert_allclose(closed, convolved, atol=1e-4, rtol=1e-4)
+    # Gradients agree too (the closed form is what training differentiates).
+    slots = tf.constant(flat)
+    with tf.GradientTape(persistent=True) as tape:
+        tape.watch(slots)
+        a = tf.reduce_sum(tf.sin(first(dec.broadcast(slots))))
+        b = tf.reduce_sum(tf.sin(dec.first_layer_in_closed_form(slots)))
+    for target in (slots, first.kernel, dec.position.dense.kernel):
+        np.testing.assert_allclose(tape.gradient(b, target).numpy(),
+                                   tape.gradient(a, target).numpy(), atol=1e-3, rtol=1e-3)

@@ -10,7 +10,7 @@ import tensorflow as tf
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TINY = ["--preset=tetrominoes_cpu", "--batch_size=4", "--checkpoint_every=2", "--log_every=2",
-        "--image_every=2"]
+        "--image_every=2", "--precision=float32", "--eval_examples=8"]
 
 
 def run_script(name, *args):

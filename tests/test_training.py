@@ -17,14 +17,15 @@ from keras_slots.training import checkpoints
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TRAIN = os.path.join(ROOT, "scripts", "train.py")
 ENV = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
-TINY_FLAGS = ["--preset=tetrominoes_cpu", "--batch_size=4", "--log_every=1", "--image_every=1000"]
+TINY_FLAGS = ["--preset=tetrominoes_cpu", "--batch_size=4", "--log_every=1", "--image_every=1000",
+              "--precision=float32", "--eval_examples=8"]
 
 TINY_OVERRIDES = {
     "model.encoder_channels": (8, 8), "model.decoder_channels": (8,),
     "model.decoder_strides": (1,), "model.slot_size": 16, "model.mlp_hidden_size": 16,
     "model.encoder_mlp_size": 16, "train.batch_size": 4, "train.log_every": 1,
-    "train.image_every": 2, "train.checkpoint_every": 2, "train.mixed_precision": False,
-    "train.warmup_steps": 2,
+    "train.image_every": 2, "train.checkpoint_every": 2, "train.precision": "float32",
+    "train.warmup_steps": 2, "train.eval_examples": 4,
 }
 
 
@@ -115,6 +116,33 @@ def test_resume_continues_where_it_stopped_in_process(tmp_path):
     assert (second["step"], len(second["losses"])) == (6, 2)
     with pytest.raises(checkpoints.RunDirError, match=r"train.batch_size: 4 != 2"):
         loop.train(tiny_config(**{"train.num_steps": 8, "train.batch_size": 2}), model_dir)
+
+
+def test_fg_ari_of_a_fixed_test_batch_is_logged_while_training(tmp_path):
+    from sklearn.metrics import adjusted_rand_score
+
+    from keras_slots import data
+    from keras_slots.training import loop
+
+    model_dir = str(tmp_path / "run")
+    config = tiny_config(**{"train.num_steps": 5, "train.eval_every": 2,
+                            "train.eval_examples": 6})
+    result = loop.train(config, model_dir)
+    assert [e["step"] for e in result["evals"]] == [2, 4, 5]  # every 2 steps and the last
+    # Recompute the last value independently: scikit-learn's ARI on the foreground pixels of
+    # the first 6 test scenes, with the model restored from the final checkpoint.
+    model, _, step = loop.restore_model(model_dir)
+    batch = next(iter(data.get_dataset("tetrominoes", "test", num_examples=6).batch(6)))
+    masks = model(batch["image"], seed=tf.constant([0, 0], tf.int32))["masks"].numpy()
+    pred = masks[..., 0].argmax(axis=1).reshape(6, -1)  # [6, H*W]
+    true = batch["mask"].numpy()[..., 0].argmax(axis=1).reshape(6, -1)  # [6, H*W]
+    expected = np.mean([adjusted_rand_score(t[t > 0], p[t > 0]) for t, p in zip(true, pred)])
+    assert step == 5
+    np.testing.assert_allclose(result["evals"][-1]["fg_ari"], expected, atol=1e-6)
+    events = tf.compat.v1.train.summary_iterator(
+        os.path.join(model_dir, "train", os.listdir(os.path.join(model_dir, "train"))[0]))
+    tags = {v.tag for e in events for v in e.summary.value}
+    assert "eval/fg_ari" in tags
 
 
 def test_unusable_model_dir_fails_at_start(tmp_path):

@@ -1,6 +1,7 @@
 """Spatial broadcast decoder: each slot -> an RGB image and an alpha logit."""
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from keras_slots.layers.position import SoftPositionEmbed
@@ -87,15 +88,66 @@ class SpatialBroadcastDecoder(keras.layers.Layer):
 
     def call(self, slots):
         batch, num_slots = tf.shape(slots)[0], tf.shape(slots)[1]
-        height, width = self.initial_resolution
-        x = tf.reshape(slots, [batch * num_slots, 1, 1, slots.shape[-1]])  # [BK, 1, 1, D]
-        x = tf.tile(x, [1, height, width, 1])  # [BK, h, w, D]
-        x = self.position(x)
-        for layer in self.deconvs:
+        flat = tf.reshape(slots, [batch * num_slots, slots.shape[-1]])  # [BK, D]
+        if self.strides[0] == 1:
+            x = self.first_layer_in_closed_form(flat)  # [BK, h, w, C]
+        else:
+            x = self.deconvs[0](self.broadcast(flat))  # [BK, h', w', C]
+        for layer in self.deconvs[1:]:
             x = layer(x)  # [BK, h', w', C]
         x = self.output_layer(x)  # [BK, H, W, 4]
         out_h, out_w = self.output_resolution
         return tf.reshape(x, [batch, num_slots, out_h, out_w, 4])  # [B, K, H, W, 4]
+
+    def broadcast(self, flat_slots):
+        """Tiles each slot over the initial grid and adds the position embedding.
+
+        Args:
+            flat_slots: [BK, D] slots.
+
+        Returns:
+            [BK, h, w, D] input of the first layer.
+        """
+        height, width = self.initial_resolution
+        x = flat_slots[:, None, None, :]  # [BK, 1, 1, D]
+        return self.position(tf.tile(x, [1, height, width, 1]))  # [BK, h, w, D]
+
+    def first_layer_in_closed_form(self, flat_slots):
+        """The first (stride-1) layer applied to `broadcast(flat_slots)`, ~25x cheaper.
+
+        The broadcast input is a constant slot s plus a position term P shared by all slots,
+        so conv(s + P) = s . A + conv(P), where A[y, x] sums the kernel taps that fall inside
+        the grid at (y, x) (all taps in the interior, fewer at the borders). This is the same
+        function as the layer on the broadcast grid (tested), computed with one [D, C] product
+        per pixel instead of a k x k convolution per slot.
+
+        Args:
+            flat_slots: [BK, D] slots.
+
+        Returns:
+            [BK, h, w, C] output of the first layer (after its relu).
+        """
+        layer = self.deconvs[0]
+        kernel = tf.cast(layer.kernel, self.compute_dtype)  # [kh, kw, C, D]
+        rows, cols = self._valid_taps  # [h, kh], [w, kw]
+        taps = tf.einsum("yi,ijcd->yjdc", tf.cast(rows, kernel.dtype), kernel)  # [h, kw, D, C]
+        summed = tf.einsum("xj,yjdc->yxdc", tf.cast(cols, kernel.dtype), taps)  # [h, w, D, C]
+        zeros = tf.zeros([1, *self.initial_resolution, flat_slots.shape[-1]], self.compute_dtype)
+        position = keras.ops.conv_transpose(
+            self.position(zeros), kernel, strides=1, padding="same")  # [1, h, w, C]
+        x = tf.einsum("nd,yxdc->nyxc", tf.cast(flat_slots, kernel.dtype), summed)  # [BK, h, w, C]
+        x = x + position + tf.cast(layer.bias, kernel.dtype)
+        return tf.nn.relu(x)
+
+    @property
+    def _valid_taps(self):
+        """0/1 [h, kh] and [w, kw]: kernel tap i lands inside the grid at row (column) y."""
+        k, pad = self.kernel_size, (self.kernel_size - 1) // 2
+        masks = []
+        for size in self.initial_resolution:
+            y, i = np.arange(size)[:, None], np.arange(k)[None, :]
+            masks.append(((y + pad - i >= 0) & (y + pad - i < size)).astype(np.float32))
+        return masks
 
     def get_config(self):
         config = super().get_config()

@@ -10,6 +10,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_slots import data as data_lib
+from keras_slots import metrics, precision
 from keras_slots.models import SlotAttentionAutoEncoder
 from keras_slots.training import checkpoints, distribute
 from keras_slots.training.progress import ProgressBar
@@ -21,19 +22,20 @@ class NonFiniteError(RuntimeError):
     """Training met a NaN or Inf loss or gradient."""
 
 
-def create_model(model_config, mixed_precision=False, seed=None):
+def create_model(model_config, compute_dtype="float32", seed=None):
     """Builds the autoencoder and creates its weights.
 
     Args:
         model_config: a ModelConfig.
-        mixed_precision: compute in bfloat16 with float32 weights.
+        compute_dtype: "float32", or "bfloat16" (bfloat16 compute, float32 weights); see
+            `precision.resolve` for choosing one per machine.
         seed: seed of the slot noise when no explicit seed is passed.
 
     Returns:
         A built SlotAttentionAutoEncoder.
     """
-    dtype = "mixed_bfloat16" if mixed_precision else "float32"
-    model = SlotAttentionAutoEncoder.from_model_config(model_config, dtype=dtype, seed=seed)
+    model = SlotAttentionAutoEncoder.from_model_config(
+        model_config, dtype=precision.keras_policy(compute_dtype), seed=seed)
     model.build((None, *model_config.resolution, 3))
     return model
 
@@ -50,7 +52,7 @@ def restore_model(model_dir, checkpoint_path=None):
     """
     config = checkpoints.load_config(model_dir)
     path = checkpoint_path or checkpoints.latest_checkpoint(model_dir)
-    model = create_model(config.model, config.train.mixed_precision)
+    model = create_model(config.model, precision.resolve(config.train.precision)[0])
     step = tf.Variable(0, dtype=tf.int64)
     tf.train.Checkpoint(model=model, step=step).read(path).expect_partial()
     return model, config, int(step.numpy())
@@ -125,7 +127,9 @@ def train(config, model_dir, *, strategy=None, data_dir=None, allow_config_chang
 
     Returns:
         dict with the final "step", the last "loss", "losses" (the loss of every step this
-        call ran) and "signal" (the signal that stopped the run, or None).
+        call ran), "signal" (the signal that stopped the run, or None) and "evals" (one
+        dict(step, time, fg_ari) per periodic evaluation: FG-ARI of the first
+        `eval_examples` test scenes every `eval_every` steps, `time` from time.time()).
 
     Raises:
         NonFiniteError: on a NaN/Inf loss or gradient (unless skip_nonfinite); the last good
@@ -147,8 +151,9 @@ def train(config, model_dir, *, strategy=None, data_dir=None, allow_config_chang
         tf.config.experimental.enable_op_determinism()
     keras.utils.set_random_seed(tc.seed)
 
+    compute_dtype, reason = precision.resolve(tc.precision)
     with strategy.scope():
-        model = create_model(config.model, tc.mixed_precision, seed=tc.seed)
+        model = create_model(config.model, compute_dtype, seed=tc.seed)
         schedule = WarmupExponentialDecay(tc.learning_rate, tc.warmup_steps, tc.decay_rate,
                                           tc.decay_steps)
         optimizer = keras.optimizers.Adam(learning_rate=schedule, epsilon=1e-8)
@@ -204,9 +209,12 @@ def train(config, model_dir, *, strategy=None, data_dir=None, allow_config_chang
     def predict(images):
         return model(images, seed=tf.constant([tc.seed, 0], tf.int32))
 
+    eval_batch = _eval_batch(config, data_dir)
     iterator = _input_pipeline(config, strategy, data_dir, start)
     bar = ProgressBar(tc.num_steps, initial=start, every=tc.log_every, stream=stream)
+    print(f"precision: {compute_dtype} ({reason})", file=bar.stream)
     last_loss, last_time, last_step, losses = float("nan"), time.time(), start, []
+    evals, shown = [], {}
     with _StopRequest() as stop:
         while int(step.numpy()) < tc.num_steps and stop.signal is None:
             grads, loss, norm = grad_step(iterator)
@@ -224,7 +232,15 @@ def train(config, model_dir, *, strategy=None, data_dir=None, allow_config_chang
                 last_loss = loss
             step.assign_add(1)
             current += 1
-            bar.update(current, loss=last_loss)
+            if eval_batch is not None and (current % tc.eval_every == 0
+                                           or current == tc.num_steps):
+                fg_ari = _fg_ari(predict, *eval_batch)
+                evals.append({"step": current, "time": time.time(), "fg_ari": fg_ari})
+                shown["fg_ari"] = fg_ari
+                if writer is not None:
+                    with writer.as_default(step=current):
+                        tf.summary.scalar("eval/fg_ari", fg_ari)
+            bar.update(current, loss=last_loss, **shown)
             if writer is not None and (current % tc.log_every == 0 or current == tc.num_steps):
                 now = time.time()
                 with writer.as_default(step=current):
@@ -244,7 +260,29 @@ def train(config, model_dir, *, strategy=None, data_dir=None, allow_config_chang
     if writer is not None:
         writer.flush()
     return {"step": int(step.numpy()), "loss": last_loss, "losses": losses,
-            "signal": stop.signal}
+            "signal": stop.signal, "evals": evals}
+
+
+def _eval_batch(config, data_dir):
+    """The fixed evaluation batch: the first `eval_examples` test scenes, or None if disabled.
+
+    Returns:
+        (images [E, H, W, 3], ground-truth ids [E, H*W]) or None.
+    """
+    tc = config.train
+    if tc.eval_every <= 0 or tc.eval_examples <= 0:
+        return None
+    batch = next(iter(data_lib.get_dataset(
+        tc.dataset, "test", data_dir=data_dir, seed=tc.seed,
+        num_examples=tc.eval_examples).batch(tc.eval_examples)))
+    return batch["image"], metrics.masks_to_ids(batch["mask"].numpy())
+
+
+def _fg_ari(predict, images, true_ids):
+    """Mean FG-ARI of the model's masks on a fixed batch (the slot noise is seeded)."""
+    pred_ids = metrics.masks_to_ids(predict(images)["masks"].numpy())  # [E, H*W]
+    scores, _ = metrics.ari(true_ids, pred_ids, ignore_background=True)
+    return float(np.mean(scores))
 
 
 def _write_images(writer, current, images, outputs):
