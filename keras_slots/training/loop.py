@@ -40,19 +40,22 @@ def create_model(model_config, compute_dtype="float32", seed=None):
     return model
 
 
-def restore_model(model_dir, checkpoint_path=None):
+def restore_model(model_dir, checkpoint_path=None, compute_dtype=None):
     """Rebuilds the model saved in model_dir and loads a checkpoint.
 
     Args:
         model_dir: a run directory written by `train`.
         checkpoint_path: a checkpoint prefix (default: the latest in model_dir).
+        compute_dtype: "float32" or "bfloat16" (default: the run's precision choice, resolved
+            on this machine).
 
     Returns:
         (model, config, step) with step the training step of the checkpoint.
     """
     config = checkpoints.load_config(model_dir)
     path = checkpoint_path or checkpoints.latest_checkpoint(model_dir)
-    model = create_model(config.model, precision.resolve(config.train.precision)[0])
+    compute_dtype = compute_dtype or precision.resolve(config.train.precision)[0]
+    model = create_model(config.model, compute_dtype)
     step = tf.Variable(0, dtype=tf.int64)
     tf.train.Checkpoint(model=model, step=step).read(path).expect_partial()
     return model, config, int(step.numpy())
