@@ -25,6 +25,7 @@ class ModelConfig:
     decoder_channels: tuple = (32, 32, 32)
     decoder_strides: tuple = (1, 1, 1)
     decoder_kernel_size: int = 5
+    decoder_position_scale: float = 1.0
     slot_init: str = "gaussian"
     implicit_grad: bool = False
     slot_encoder: str = "slot_attention"

@@ -85,3 +85,16 @@ def test_decoder_first_layer_in_closed_form_equals_the_convolution(grid, kernel_
     for target in (slots, first.kernel, dec.position.dense.kernel):
         np.testing.assert_allclose(tape.gradient(b, target).numpy(),
                                    tape.gradient(a, target).numpy(), atol=1e-3, rtol=1e-3)
+
+
+def test_position_scale_multiplies_the_grid_and_round_trips():
+    layer = SoftPositionEmbed(scale=8.0)
+    x = np.zeros((1, 5, 5, 3), "float32")
+    out = layer(x).numpy()
+    expected = 8.0 * build_grid(5, 5) @ layer.dense.kernel.numpy() + layer.dense.bias.numpy()
+    np.testing.assert_allclose(out, expected, atol=1e-4)
+    assert SoftPositionEmbed.from_config(layer.get_config()).scale == 8.0
+    dec = SpatialBroadcastDecoder((5, 5), (4,), (1,), position_scale=8.0)
+    dec.build((None, None, 3))
+    assert dec.position.scale == 8.0
+    assert SpatialBroadcastDecoder.from_config(dec.get_config()).position_scale == 8.0

@@ -23,6 +23,7 @@ class SpatialBroadcastDecoder(keras.layers.Layer):
         strides: stride of each hidden layer (same length as channels).
         kernel_size: kernel size of the hidden layers.
         output_kernel_size: kernel size of the output layer.
+        position_scale: scale of the position grid (paper: 1; see SoftPositionEmbed).
 
     Call arguments:
         slots: [B, K, D] slots.
@@ -43,6 +44,7 @@ class SpatialBroadcastDecoder(keras.layers.Layer):
         strides=None,
         kernel_size=5,
         output_kernel_size=3,
+        position_scale=1.0,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -55,6 +57,7 @@ class SpatialBroadcastDecoder(keras.layers.Layer):
         self.strides = strides
         self.kernel_size = kernel_size
         self.output_kernel_size = output_kernel_size
+        self.position_scale = position_scale
 
     @property
     def output_resolution(self):
@@ -67,7 +70,7 @@ class SpatialBroadcastDecoder(keras.layers.Layer):
     def build(self, slots_shape):
         policy = self.dtype_policy
         # === Layers ===
-        self.position = SoftPositionEmbed(name="position", dtype=policy)
+        self.position = SoftPositionEmbed(self.position_scale, name="position", dtype=policy)
         # A tuple, not a list: Keras wraps lists in a way tf.train.Checkpoint does not track.
         self.deconvs = tuple(
             keras.layers.Conv2DTranspose(
@@ -158,6 +161,7 @@ class SpatialBroadcastDecoder(keras.layers.Layer):
                 "strides": self.strides,
                 "kernel_size": self.kernel_size,
                 "output_kernel_size": self.output_kernel_size,
+                "position_scale": self.position_scale,
             }
         )
         return config

@@ -21,8 +21,9 @@ class SlotAttentionAutoEncoder(keras.Model):
         num_slots, slot_size, num_iterations, mlp_hidden_size, slot_init, implicit_grad:
             Slot Attention settings (see layers.SlotAttention).
         encoder_channels, encoder_kernel_size, encoder_mlp_size: CNN encoder settings.
-        decoder_initial_resolution, decoder_channels, decoder_strides, decoder_kernel_size:
-            spatial broadcast decoder settings; they must decode to `resolution`.
+        decoder_initial_resolution, decoder_channels, decoder_strides, decoder_kernel_size,
+            decoder_position_scale: spatial broadcast decoder settings; they must decode to
+            `resolution`.
         slot_encoder: "slot_attention" (the paper's model) or "slot_mlp" (the paper's Slot MLP
             baseline: mean-pooled encoder features -> MLP -> K slots).
         seed: seed of the slot noise when calls pass no explicit seed.
@@ -60,6 +61,7 @@ class SlotAttentionAutoEncoder(keras.Model):
         decoder_channels=(32, 32, 32),
         decoder_strides=(1, 1, 1),
         decoder_kernel_size=5,
+        decoder_position_scale=1.0,
         slot_init="gaussian",
         implicit_grad=False,
         slot_encoder="slot_attention",
@@ -80,6 +82,7 @@ class SlotAttentionAutoEncoder(keras.Model):
         self.decoder_channels = tuple(decoder_channels)
         self.decoder_strides = tuple(decoder_strides)
         self.decoder_kernel_size = decoder_kernel_size
+        self.decoder_position_scale = decoder_position_scale
         self.slot_init = slot_init
         self.implicit_grad = implicit_grad
         self.slot_encoder = slot_encoder
@@ -109,7 +112,8 @@ class SlotAttentionAutoEncoder(keras.Model):
                              f"got {slot_encoder!r}")
         self.decoder = SpatialBroadcastDecoder(
             decoder_initial_resolution, decoder_channels, decoder_strides,
-            kernel_size=decoder_kernel_size, name="decoder", dtype=policy,
+            kernel_size=decoder_kernel_size, position_scale=decoder_position_scale,
+            name="decoder", dtype=policy,
         )
         if self.decoder.output_resolution != self.resolution:
             raise ValueError(
