@@ -1,7 +1,7 @@
 """Frozen configuration dataclasses, named presets, JSON round trip and overrides.
 
 A `Config` is a `ModelConfig` (architecture: the autoencoder's constructor arguments) plus a
-`TrainConfig` (data and optimisation). Presets follow REFERENCE.md (the paper's appendix);
+`TrainConfig` (data and optimisation). Presets follow the paper's appendix;
 `tetrominoes_cpu` is the one variant made to train in minutes on a 2-core CPU.
 """
 
