@@ -49,3 +49,35 @@ def require_at_least_one(*flag_holders):
 def _one_line(error):
     text = str(error).strip().splitlines()
     return text[0] if text else repr(error)
+
+
+def _console_command(name):
+    """The console command of the program scripts/<name>.py (keras_slots.scripts.<name>)."""
+
+    def command():
+        import importlib
+
+        from absl import flags
+
+        module = importlib.import_module(f"keras_slots.scripts.{name}")
+        for flag in flags.FLAGS.get_flags_for_module(module):  # --help lists them.
+            flags.FLAGS.register_key_flag_for_module(sys.argv[0], flag)
+        run(module.main)
+
+    command.__name__ = command.__qualname__ = name
+    command.__doc__ = f"Runs scripts/{name}.py (installed as keras_slots.scripts.{name})."
+    return command
+
+
+# Console commands declared in pyproject.toml's [project.scripts].
+SCRIPTS = ("train", "evaluate", "export", "predict", "visualize", "make_dataset", "check_data",
+           "show_datasets", "benchmark")
+train = _console_command("train")
+evaluate = _console_command("evaluate")
+export = _console_command("export")
+predict = _console_command("predict")
+visualize = _console_command("visualize")
+make_dataset = _console_command("make_dataset")
+check_data = _console_command("check_data")
+show_datasets = _console_command("show_datasets")
+benchmark = _console_command("benchmark")

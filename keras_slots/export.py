@@ -10,6 +10,7 @@ import tensorflow as tf
 
 SERVING_SEED = (0, 0)  # Slot noise seed of `serving_default`: outputs are repeatable.
 METADATA_FILE = "keras_slots.json"
+KERAS_FILE = "model.keras"  # The Keras model beside the SavedModel (needs keras_slots).
 OUTPUT_KEYS = ("recon", "recons", "masks", "slots", "attn", "attn_iterations", "segmentation")
 
 
@@ -22,8 +23,10 @@ def export_saved_model(model, export_dir, metadata, num_slots=None, num_iteratio
         predict_float(images: float32 [B, H, W, 3] in [-1, 1], seed: int32 [2]) -> dict.
     Both return recon [B, H, W, 3] and recons [B, K, H, W, 3] in [-1, 1], masks
     [B, K, H, W, 1], slots [B, K, D], attn [B, K, N] (last iteration), attn_iterations
-    [B, T, K, N] and segmentation int32 [B, H, W] (argmax slot per pixel). `metadata` (config, step, ...) is written to keras_slots.json inside the
-    export and returned by the `metadata` endpoint as a JSON string.
+    [B, T, K, N] and segmentation int32 [B, H, W] (argmax slot per pixel). `metadata`
+    (config, step, ...) is written to keras_slots.json inside the export and returned by the
+    `metadata` endpoint as a JSON string. The Keras model itself is saved as model.keras in
+    the same folder: `keras.saving.load_model` reads it after `import keras_slots`.
 
     Args:
         model: a built SlotAttentionAutoEncoder.
@@ -71,6 +74,7 @@ def export_saved_model(model, export_dir, metadata, num_slots=None, num_iteratio
         archive.write_out(tmp, verbose=False)
         with open(os.path.join(tmp, METADATA_FILE), "w") as f:
             f.write(json.dumps(metadata, indent=2, sort_keys=True))
+        model.save(os.path.join(tmp, KERAS_FILE))
         _replace_dir(tmp, export_dir)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -8,11 +8,9 @@ import json
 import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from absl import app, flags
 
-from absl import app, flags  # noqa: E402
-
-from keras_slots import cli  # noqa: E402
+from keras_slots import cli
 
 _MODEL_DIR = flags.DEFINE_string("model_dir", None, "Run directory written by train.py.",
                                  required=True)

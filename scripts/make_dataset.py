@@ -18,10 +18,10 @@ from absl import app
 from absl import flags
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # Repo root.
-from keras_slots.data import formats  # pylint: disable=g-import-not-at-top,wrong-import-position
-from keras_slots.data import records  # pylint: disable=g-import-not-at-top,wrong-import-position
-from keras_slots.data.pipeline import BUILTIN_GENERATORS  # pylint: disable=g-import-not-at-top,wrong-import-position
+from keras_slots import cli
+from keras_slots.data import formats
+from keras_slots.data import records
+from keras_slots.data.pipeline import BUILTIN_GENERATORS
 
 _DATASET = flags.DEFINE_string("dataset", None, "Built-in dataset name, e.g. tetrominoes.",
                                required=True)
@@ -122,4 +122,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    cli.run(main)

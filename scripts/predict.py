@@ -10,11 +10,9 @@ import json
 import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from absl import app, flags
 
-from absl import app, flags  # noqa: E402
-
-from keras_slots import cli  # noqa: E402
+from keras_slots import cli
 
 _SAVED_MODEL = flags.DEFINE_string("saved_model", None, "SavedModel folder (scripts/export.py).",
                                    required=True)

@@ -7,11 +7,9 @@ Example:
 import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from absl import app, flags
 
-from absl import app, flags  # noqa: E402
-
-from keras_slots import cli  # noqa: E402
+from keras_slots import cli
 
 _OUTPUT_DIR = flags.DEFINE_string("output_dir", "docs/datasets", "Where the PNGs go.")
 _DATASETS = flags.DEFINE_list("datasets", None, "Built-in datasets (default: all).")

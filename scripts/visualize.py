@@ -12,11 +12,9 @@ Example:
 import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from absl import app, flags
 
-from absl import app, flags  # noqa: E402
-
-from keras_slots import cli  # noqa: E402
+from keras_slots import cli
 
 _MODEL_DIR = flags.DEFINE_string("model_dir", None, "Run directory written by train.py.")
 _SAVED_MODEL = flags.DEFINE_string("saved_model", None, "Or: a SavedModel from export.py.")

@@ -58,6 +58,7 @@ def test_train_resume_evaluate(tmp_path):
     exported = run_script("export.py", f"--model_dir={model_dir}", f"--export_dir={export_dir}")
     assert exported.returncode == 0, exported.stderr[-2000:]
     assert os.path.exists(os.path.join(export_dir, "saved_model.pb"))
+    assert os.path.exists(os.path.join(export_dir, "model.keras"))
     with open(os.path.join(export_dir, "keras_slots.json")) as f:
         assert json.load(f)["step"] == 6
 
