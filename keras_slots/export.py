@@ -8,6 +8,8 @@ import uuid
 import keras
 import tensorflow as tf
 
+from keras_slots import files
+
 SERVING_SEED = (0, 0)  # Slot noise seed of `serving_default`: outputs are repeatable.
 METADATA_FILE = "keras_slots.json"
 KERAS_FILE = "model.keras"  # The Keras model beside the SavedModel (needs keras_slots).
@@ -30,8 +32,9 @@ def export_saved_model(model, export_dir, metadata, num_slots=None, num_iteratio
 
     Args:
         model: a built SlotAttentionAutoEncoder.
-        export_dir: destination folder; an existing export there is replaced only once the
-            new one is complete.
+        export_dir: destination folder, local or on any file system TensorFlow knows
+            (gs://...); on a local disk an existing export there is replaced only once the
+            new one is complete, elsewhere it is deleted first.
         metadata: JSON-serialisable dict stored with the export.
         num_slots: slots of the exported model (default: trained).
         num_iterations: iterations of the exported model (default: trained).
@@ -66,19 +69,29 @@ def export_saved_model(model, export_dir, metadata, num_slots=None, num_iteratio
         tf.TensorSpec([2], tf.int32, name="seed")])
     archive.add_endpoint("metadata", lambda: tf.constant(metadata_json), input_signature=[])
 
+    if not files.is_local(export_dir):  # gs://, ram://, ...: no atomic folder rename there.
+        if tf.io.gfile.exists(export_dir):
+            tf.io.gfile.rmtree(export_dir)
+        _write_export(archive, model, export_dir, metadata)
+        return export_dir
     export_dir = os.path.abspath(export_dir)
     parent = os.path.dirname(export_dir)
     os.makedirs(parent, exist_ok=True)
     tmp = os.path.join(parent, f".{os.path.basename(export_dir)}.tmp-{uuid.uuid4().hex}")
     try:
-        archive.write_out(tmp, verbose=False)
-        with open(os.path.join(tmp, METADATA_FILE), "w") as f:
-            f.write(json.dumps(metadata, indent=2, sort_keys=True))
-        model.save(os.path.join(tmp, KERAS_FILE))
+        _write_export(archive, model, tmp, metadata)
         _replace_dir(tmp, export_dir)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return export_dir
+
+
+def _write_export(archive, model, folder, metadata):
+    """Writes the SavedModel, keras_slots.json and model.keras into folder."""
+    archive.write_out(folder, verbose=False)
+    with tf.io.gfile.GFile(os.path.join(folder, METADATA_FILE), "w") as f:
+        f.write(json.dumps(metadata, indent=2, sort_keys=True))
+    model.save(os.path.join(folder, KERAS_FILE))
 
 
 def _replace_dir(src, dst):

@@ -10,7 +10,6 @@ Example:
 """
 
 import os
-import sys
 import tempfile
 import time
 

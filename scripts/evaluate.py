@@ -6,9 +6,9 @@ Example:
 
 import json
 import os
-import sys
 
 from absl import app, flags
+import tensorflow as tf
 
 from keras_slots import cli
 
@@ -32,7 +32,7 @@ def main(argv):
         raise app.UsageError(f"unexpected arguments: {argv[1:]}")
     cli.require_at_least_one(_NUM_EXAMPLES, _BATCH_SIZE, _NUM_SLOTS, _NUM_ITERATIONS,
                              _NUM_PICTURE)
-    if not os.path.isdir(_MODEL_DIR.value):
+    if not tf.io.gfile.isdir(_MODEL_DIR.value):
         raise app.UsageError(f"--model_dir {_MODEL_DIR.value} does not exist")
     from keras_slots import data, evaluation, visualize
     from keras_slots.training import checkpoints, loop
@@ -51,7 +51,7 @@ def main(argv):
                   "num_iterations": _NUM_ITERATIONS.value or config.model.num_iterations,
                   "seed": _SEED.value})
     out_dir = _OUTPUT_DIR.value or os.path.join(_MODEL_DIR.value, "eval")
-    os.makedirs(out_dir, exist_ok=True)
+    tf.io.gfile.makedirs(out_dir)
     checkpoints.write_atomic(os.path.join(out_dir, "metrics.json"),
                              json.dumps(table, indent=2, sort_keys=True))
     checkpoints.write_atomic(os.path.join(out_dir, "metrics.md"), evaluation.markdown(table))

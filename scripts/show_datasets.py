@@ -5,9 +5,9 @@ Example:
 """
 
 import os
-import sys
 
 from absl import app, flags
+import tensorflow as tf
 
 from keras_slots import cli
 
@@ -51,7 +51,7 @@ def main(argv):
     if unknown:
         raise app.UsageError(f"no built-in generator for {unknown}; choose from "
                              f"{sorted(data.BUILTIN_GENERATORS)}")
-    os.makedirs(_OUTPUT_DIR.value, exist_ok=True)
+    tf.io.gfile.makedirs(_OUTPUT_DIR.value)
     for name in names:
         ds = data.get_dataset(name, "train", seed=_SEED.value, num_examples=_NUM_SCENES.value)
         grid = dataset_grid(list(ds.as_numpy_iterator()))

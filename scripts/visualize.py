@@ -10,7 +10,6 @@ Example:
 """
 
 import os
-import sys
 
 from absl import app, flags
 
@@ -53,7 +52,7 @@ def main(argv):
                                seed=seed, num_examples=_NUM_IMAGES.value)
     batch = next(iter(dataset.batch(_NUM_IMAGES.value)))["image"]
     outputs = {k: v.numpy() for k, v in run(batch).items()}
-    os.makedirs(out_dir, exist_ok=True)
+    tf.io.gfile.makedirs(out_dir)
     for i in range(len(batch)):
         path = os.path.join(out_dir, f"image_{i}.png")
         visualize.save_png(path, visualize.image_report(batch[i].numpy(), outputs, index=i))
