@@ -1,5 +1,8 @@
 """Evaluates a trained model: FG-ARI, ARI, mBO, mIoU on the test split, plus a mask picture.
 
+The means are also written as TensorBoard scalars to <model_dir>/eval, at the checkpoint's
+training step, so evaluations show next to the training curves.
+
 Example:
     python scripts/evaluate.py --model_dir=runs/tetrominoes
 """
@@ -55,6 +58,12 @@ def main(argv):
     checkpoints.write_atomic(os.path.join(out_dir, "metrics.json"),
                              json.dumps(table, indent=2, sort_keys=True))
     checkpoints.write_atomic(os.path.join(out_dir, "metrics.md"), evaluation.markdown(table))
+    # Mean of each metric as a TensorBoard scalar in <model_dir>/eval, next to train/.
+    writer = tf.summary.create_file_writer(os.path.join(_MODEL_DIR.value, "eval"))
+    with writer.as_default(step=step):
+        for name in evaluation.METRICS:
+            tf.summary.scalar(name, table[name]["mean"])
+    writer.close()
     picture = visualize.slot_grid(results["images"], results["outputs"],
                                   max_images=_NUM_PICTURE.value, scale=4)
     visualize.save_png(os.path.join(out_dir, "masks.png"), picture)
