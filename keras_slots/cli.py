@@ -7,10 +7,15 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
 
+USAGE_ERROR = 2  # Exit status of a bad flag, whether absl or the program rejects it.
+
+
 def run(main):
     """Runs an absl main; expected errors become one line on stderr.
 
-    Bad flags (app.UsageError) exit with status 2, other expected errors with status 1.
+    Bad flags exit with status 2 and one line `error: bad flag: ...`, whether absl rejects
+    them while parsing (unknown flag, wrong type, missing required flag, value out of an
+    enum) or the program does (app.UsageError); other expected errors exit with status 1.
 
     Args:
         main: the program's `main(argv)`.
@@ -24,13 +29,27 @@ def run(main):
         try:
             return main(argv)
         except app.UsageError as e:
-            print(f"error: bad flag: {_one_line(e)} (see --helpshort)", file=sys.stderr)
-            sys.exit(2)
+            _bad_flag(e)
         except (ValueError, OSError, RuntimeError) as e:
             print(f"error: {type(e).__name__}: {_one_line(e)}", file=sys.stderr)
             sys.exit(1)
 
-    app.run(guarded)
+    app.run(guarded, flags_parser=_parse_flags)
+
+
+def _parse_flags(argv):
+    """absl's flag parsing, with its errors turned into one line and status 2."""
+    from absl import flags
+
+    try:
+        return flags.FLAGS(argv)
+    except flags.Error as e:
+        _bad_flag(e)
+
+
+def _bad_flag(error):
+    print(f"error: bad flag: {_one_line(error)} (see --helpshort)", file=sys.stderr)
+    sys.exit(USAGE_ERROR)
 
 
 def require_at_least_one(*flag_holders):
@@ -49,3 +68,36 @@ def require_at_least_one(*flag_holders):
 def _one_line(error):
     text = str(error).strip().splitlines()
     return text[0] if text else repr(error)
+
+
+def _console_command(name):
+    """The console command of the program scripts/<name>.py (keras_slots.scripts.<name>)."""
+
+    def command():
+        import importlib
+
+        from absl import flags
+
+        module = importlib.import_module(f"keras_slots.scripts.{name}")
+        for flag in flags.FLAGS.get_flags_for_module(module):  # --help lists them.
+            flags.FLAGS.register_key_flag_for_module(sys.argv[0], flag)
+        run(module.main)
+
+    command.__name__ = command.__qualname__ = name
+    command.__doc__ = f"Runs scripts/{name}.py (installed as keras_slots.scripts.{name})."
+    return command
+
+
+# Console commands declared in pyproject.toml's [project.scripts].
+SCRIPTS = ("train", "evaluate", "export", "predict", "visualize", "make_dataset", "check_data",
+           "show_datasets", "benchmark", "time_to_accuracy")
+train = _console_command("train")
+evaluate = _console_command("evaluate")
+export = _console_command("export")
+predict = _console_command("predict")
+visualize = _console_command("visualize")
+make_dataset = _console_command("make_dataset")
+check_data = _console_command("check_data")
+show_datasets = _console_command("show_datasets")
+benchmark = _console_command("benchmark")
+time_to_accuracy = _console_command("time_to_accuracy")

@@ -8,8 +8,11 @@ import uuid
 import keras
 import tensorflow as tf
 
+from keras_slots import files
+
 SERVING_SEED = (0, 0)  # Slot noise seed of `serving_default`: outputs are repeatable.
 METADATA_FILE = "keras_slots.json"
+KERAS_FILE = "model.keras"  # The Keras model beside the SavedModel (needs keras_slots).
 OUTPUT_KEYS = ("recon", "recons", "masks", "slots", "attn", "attn_iterations", "segmentation")
 
 
@@ -22,13 +25,16 @@ def export_saved_model(model, export_dir, metadata, num_slots=None, num_iteratio
         predict_float(images: float32 [B, H, W, 3] in [-1, 1], seed: int32 [2]) -> dict.
     Both return recon [B, H, W, 3] and recons [B, K, H, W, 3] in [-1, 1], masks
     [B, K, H, W, 1], slots [B, K, D], attn [B, K, N] (last iteration), attn_iterations
-    [B, T, K, N] and segmentation int32 [B, H, W] (argmax slot per pixel). `metadata` (config, step, ...) is written to keras_slots.json inside the
-    export and returned by the `metadata` endpoint as a JSON string.
+    [B, T, K, N] and segmentation int32 [B, H, W] (argmax slot per pixel). `metadata`
+    (config, step, ...) is written to keras_slots.json inside the export and returned by the
+    `metadata` endpoint as a JSON string. The Keras model itself is saved as model.keras in
+    the same folder: `keras.saving.load_model` reads it after `import keras_slots`.
 
     Args:
         model: a built SlotAttentionAutoEncoder.
-        export_dir: destination folder; an existing export there is replaced only once the
-            new one is complete.
+        export_dir: destination folder, local or on any file system TensorFlow knows
+            (gs://...); on a local disk an existing export there is replaced only once the
+            new one is complete, elsewhere it is deleted first.
         metadata: JSON-serialisable dict stored with the export.
         num_slots: slots of the exported model (default: trained).
         num_iterations: iterations of the exported model (default: trained).
@@ -63,18 +69,29 @@ def export_saved_model(model, export_dir, metadata, num_slots=None, num_iteratio
         tf.TensorSpec([2], tf.int32, name="seed")])
     archive.add_endpoint("metadata", lambda: tf.constant(metadata_json), input_signature=[])
 
+    if not files.is_local(export_dir):  # gs://, ram://, ...: no atomic folder rename there.
+        if tf.io.gfile.exists(export_dir):
+            tf.io.gfile.rmtree(export_dir)
+        _write_export(archive, model, export_dir, metadata)
+        return export_dir
     export_dir = os.path.abspath(export_dir)
     parent = os.path.dirname(export_dir)
     os.makedirs(parent, exist_ok=True)
     tmp = os.path.join(parent, f".{os.path.basename(export_dir)}.tmp-{uuid.uuid4().hex}")
     try:
-        archive.write_out(tmp, verbose=False)
-        with open(os.path.join(tmp, METADATA_FILE), "w") as f:
-            f.write(json.dumps(metadata, indent=2, sort_keys=True))
+        _write_export(archive, model, tmp, metadata)
         _replace_dir(tmp, export_dir)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return export_dir
+
+
+def _write_export(archive, model, folder, metadata):
+    """Writes the SavedModel, keras_slots.json and model.keras into folder."""
+    archive.write_out(folder, verbose=False)
+    with tf.io.gfile.GFile(os.path.join(folder, METADATA_FILE), "w") as f:
+        f.write(json.dumps(metadata, indent=2, sort_keys=True))
+    model.save(os.path.join(folder, KERAS_FILE))
 
 
 def _replace_dir(src, dst):

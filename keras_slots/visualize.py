@@ -1,8 +1,11 @@
 """Pictures of what the slots do: input, reconstruction, segmentation, per-slot masks."""
 
+import io
 import os
 
 import numpy as np
+
+from keras_slots import files
 
 # Distinct colours for slot ids in segmentation pictures (RGB, 0..255).
 PALETTE = np.array(
@@ -63,12 +66,12 @@ def slot_grid(images, outputs, max_images=8, gap=2, scale=1):
 
 
 def save_png(path, picture):
-    """Writes a uint8 [H, W, 3] picture as an RGB PNG (atomically: temp file, then rename)."""
+    """Writes a uint8 [H, W, 3] picture as an RGB PNG, atomically, on any file system."""
     from PIL import Image  # Pillow comes with matplotlib.
 
-    tmp = f"{path}.tmp"
-    Image.fromarray(np.asarray(picture, np.uint8)).save(tmp, format="PNG")
-    os.replace(tmp, path)
+    buffer = io.BytesIO()
+    Image.fromarray(np.asarray(picture, np.uint8)).save(buffer, format="PNG")
+    files.write_atomic(path, buffer.getvalue())
 
 
 def _tile_row(panels, gap=2):
@@ -127,13 +130,11 @@ def read_scalars(log_dir):
     Returns:
         dict tag -> (steps [n], values [n]) sorted by step.
     """
-    import glob
-
     import tensorflow as tf
     from tensorflow.core.util import event_pb2
 
     series = {}
-    for path in sorted(glob.glob(os.path.join(log_dir, "events.out.tfevents.*"))):
+    for path in sorted(tf.io.gfile.glob(os.path.join(log_dir, "events.out.tfevents.*"))):
         for record in tf.data.TFRecordDataset(path):
             event = event_pb2.Event.FromString(record.numpy())
             for value in event.summary.value:
@@ -161,7 +162,7 @@ def plot_curves(series, path):
         if tag == "loss":
             ax.set_yscale("log")
     fig.tight_layout()
-    tmp = f"{path}.tmp"
-    fig.savefig(tmp, format="png", dpi=100)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=100)
     plt.close(fig)
-    os.replace(tmp, path)
+    files.write_atomic(path, buffer.getvalue())

@@ -10,15 +10,12 @@ Example:
 """
 
 import os
-import sys
 import tempfile
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from absl import app, flags
 
-from absl import app, flags  # noqa: E402
-
-from keras_slots import cli  # noqa: E402
+from keras_slots import cli
 
 _PRESETS = flags.DEFINE_list("presets", ["tetrominoes", "multi_dsprites", "objects_room"],
                              "Presets to measure (clevr is slow on a CPU).")

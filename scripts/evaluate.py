@@ -1,18 +1,19 @@
 """Evaluates a trained model: FG-ARI, ARI, mBO, mIoU on the test split, plus a mask picture.
 
+The means are also written as TensorBoard scalars to <model_dir>/eval, at the checkpoint's
+training step, so evaluations show next to the training curves.
+
 Example:
     python scripts/evaluate.py --model_dir=runs/tetrominoes
 """
 
 import json
 import os
-import sys
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from absl import app, flags
+import tensorflow as tf
 
-from absl import app, flags  # noqa: E402
-
-from keras_slots import cli  # noqa: E402
+from keras_slots import cli
 
 _MODEL_DIR = flags.DEFINE_string("model_dir", None, "Run directory written by train.py.",
                                  required=True)
@@ -34,7 +35,7 @@ def main(argv):
         raise app.UsageError(f"unexpected arguments: {argv[1:]}")
     cli.require_at_least_one(_NUM_EXAMPLES, _BATCH_SIZE, _NUM_SLOTS, _NUM_ITERATIONS,
                              _NUM_PICTURE)
-    if not os.path.isdir(_MODEL_DIR.value):
+    if not tf.io.gfile.isdir(_MODEL_DIR.value):
         raise app.UsageError(f"--model_dir {_MODEL_DIR.value} does not exist")
     from keras_slots import data, evaluation, visualize
     from keras_slots.training import checkpoints, loop
@@ -53,10 +54,16 @@ def main(argv):
                   "num_iterations": _NUM_ITERATIONS.value or config.model.num_iterations,
                   "seed": _SEED.value})
     out_dir = _OUTPUT_DIR.value or os.path.join(_MODEL_DIR.value, "eval")
-    os.makedirs(out_dir, exist_ok=True)
+    tf.io.gfile.makedirs(out_dir)
     checkpoints.write_atomic(os.path.join(out_dir, "metrics.json"),
                              json.dumps(table, indent=2, sort_keys=True))
     checkpoints.write_atomic(os.path.join(out_dir, "metrics.md"), evaluation.markdown(table))
+    # Mean of each metric as a TensorBoard scalar in <model_dir>/eval, next to train/.
+    writer = tf.summary.create_file_writer(os.path.join(_MODEL_DIR.value, "eval"))
+    with writer.as_default(step=step):
+        for name in evaluation.METRICS:
+            tf.summary.scalar(name, table[name]["mean"])
+    writer.close()
     picture = visualize.slot_grid(results["images"], results["outputs"],
                                   max_images=_NUM_PICTURE.value, scale=4)
     visualize.save_png(os.path.join(out_dir, "masks.png"), picture)

@@ -5,20 +5,17 @@ Example:
 """
 
 import os
-import sys
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
+from absl import app, flags
 
-from absl import app, flags  # noqa: E402
-
-from keras_slots import cli  # noqa: E402
+from keras_slots import cli
 
 _MODEL_DIR = flags.DEFINE_string("model_dir", None, "Run directory written by train.py.",
                                  required=True)
 _CHECKPOINT = flags.DEFINE_string("checkpoint", None, "Checkpoint prefix (default: latest).")
-_EXPORT_DIR = flags.DEFINE_string("export_dir", None,
-                                  "Destination (default: saved_models/<model_dir name>).")
+_EXPORT_DIR = flags.DEFINE_string(
+    "export_dir", None, "Destination (default: saved_models/<model_dir name> in the current "
+    "folder).")
 _NUM_SLOTS = flags.DEFINE_integer("num_slots", None, "Slots of the export (default: trained).")
 _NUM_ITERATIONS = flags.DEFINE_integer("num_iterations", None,
                                        "Iterations of the export (default: trained).")
@@ -36,7 +33,7 @@ def main(argv):
     # float32 graphs run at full speed on every CPU and GPU; bf16 is slow where emulated.
     model, config, step = loop.restore_model(_MODEL_DIR.value, _CHECKPOINT.value, "float32")
     name = os.path.basename(os.path.normpath(_MODEL_DIR.value))
-    export_dir = _EXPORT_DIR.value or os.path.join(ROOT, "saved_models", name)
+    export_dir = _EXPORT_DIR.value or os.path.join("saved_models", name)
     metadata = {"preset": config.name, "step": step, "config": dataclasses.asdict(config),
                 "input": "serving_default: uint8 images [B, H, W, 3] in 0..255"}
     export_saved_model(model, export_dir, metadata, _NUM_SLOTS.value, _NUM_ITERATIONS.value)

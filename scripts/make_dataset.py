@@ -17,11 +17,12 @@ import time
 from absl import app
 from absl import flags
 import numpy as np
+import tensorflow as tf
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # Repo root.
-from keras_slots.data import formats  # pylint: disable=g-import-not-at-top,wrong-import-position
-from keras_slots.data import records  # pylint: disable=g-import-not-at-top,wrong-import-position
-from keras_slots.data.pipeline import BUILTIN_GENERATORS  # pylint: disable=g-import-not-at-top,wrong-import-position
+from keras_slots import cli, files
+from keras_slots.data import formats
+from keras_slots.data import records
+from keras_slots.data.pipeline import BUILTIN_GENERATORS
 
 _DATASET = flags.DEFINE_string("dataset", None, "Built-in dataset name, e.g. tetrominoes.",
                                required=True)
@@ -104,10 +105,10 @@ def main(argv):
 
     out_dir = _OUT_DIR.value
     try:
-        os.makedirs(out_dir, exist_ok=True)
-    except OSError as error:
-        _fail(f"cannot create --out_dir {out_dir}: {error.strerror}")
-    if not os.access(out_dir, os.W_OK):
+        tf.io.gfile.makedirs(out_dir)
+    except (OSError, tf.errors.OpError) as error:
+        _fail(f"cannot create --out_dir {out_dir}: {getattr(error, 'message', error)}")
+    if files.is_local(out_dir) and not os.access(out_dir, os.W_OK):
         _fail(f"--out_dir {out_dir} is not writable")
 
     path = records.dataset_path(name, out_dir)
@@ -122,4 +123,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    cli.run(main)

@@ -5,16 +5,14 @@ Example:
         --output_dir=predictions
 """
 
-import glob
 import json
 import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from absl import app, flags
+import tensorflow as tf
 
-from absl import app, flags  # noqa: E402
-
-from keras_slots import cli  # noqa: E402
+from keras_slots import cli
 
 _SAVED_MODEL = flags.DEFINE_string("saved_model", None, "SavedModel folder (scripts/export.py).",
                                    required=True)
@@ -30,13 +28,13 @@ def list_images(paths):
     """Expands folders into their PNG/JPEG files; raises ValueError for a missing path."""
     files = []
     for path in paths:
-        if os.path.isdir(path):
-            found = sorted(p for p in glob.glob(os.path.join(path, "*"))
+        if tf.io.gfile.isdir(path):
+            found = sorted(p for p in tf.io.gfile.glob(os.path.join(path, "*"))
                            if p.lower().endswith(EXTENSIONS))
             if not found:
                 raise ValueError(f"{path} holds no PNG or JPEG images")
             files += found
-        elif os.path.isfile(path):
+        elif tf.io.gfile.exists(path):
             files.append(path)
         else:
             raise ValueError(f"{path}: no such file or folder")
@@ -46,7 +44,6 @@ def list_images(paths):
 def load_image(path, resolution):
     """Reads an RGB image as uint8 [H, W, 3] at the model's resolution (warns on resize)."""
     import numpy as np
-    import tensorflow as tf
 
     try:
         image = tf.io.decode_image(tf.io.read_file(path), expand_animations=False).numpy()
@@ -68,10 +65,9 @@ def main(argv):
         raise app.UsageError(f"unexpected arguments: {argv[1:]}")
     cli.require_at_least_one(_BATCH_SIZE)
     files = list_images(_IMAGES.value)
-    if not os.path.isdir(_SAVED_MODEL.value):
+    if not tf.io.gfile.isdir(_SAVED_MODEL.value):
         raise ValueError(f"--saved_model {_SAVED_MODEL.value} is not a folder")
     import numpy as np
-    import tensorflow as tf
 
     from keras_slots import visualize
 
@@ -84,7 +80,7 @@ def main(argv):
         for key, value in out.items():
             outputs.setdefault(key, []).append(value.numpy())
     outputs = {key: np.concatenate(value) for key, value in outputs.items()}
-    os.makedirs(_OUTPUT_DIR.value, exist_ok=True)
+    tf.io.gfile.makedirs(_OUTPUT_DIR.value)
     summary = []
     for i, path in enumerate(files):
         seg = outputs["segmentation"][i]  # [H, W]
@@ -97,7 +93,7 @@ def main(argv):
     float_images = images.astype(np.float32) / 127.5 - 1.0
     grid = visualize.slot_grid(float_images, outputs, max_images=len(files), scale=4)
     visualize.save_png(os.path.join(_OUTPUT_DIR.value, "masks.png"), grid)
-    with open(os.path.join(_OUTPUT_DIR.value, "summary.json"), "w") as f:
+    with tf.io.gfile.GFile(os.path.join(_OUTPUT_DIR.value, "summary.json"), "w") as f:
         json.dump({"saved_model": _SAVED_MODEL.value, "metadata": metadata,
                    "images": summary}, f, indent=2)
     print(f"wrote {len(files)} segmentations, masks.png and summary.json to "

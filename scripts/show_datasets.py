@@ -5,13 +5,11 @@ Example:
 """
 
 import os
-import sys
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from absl import app, flags
+import tensorflow as tf
 
-from absl import app, flags  # noqa: E402
-
-from keras_slots import cli  # noqa: E402
+from keras_slots import cli
 
 _OUTPUT_DIR = flags.DEFINE_string("output_dir", "docs/datasets", "Where the PNGs go.")
 _DATASETS = flags.DEFINE_list("datasets", None, "Built-in datasets (default: all).")
@@ -53,7 +51,7 @@ def main(argv):
     if unknown:
         raise app.UsageError(f"no built-in generator for {unknown}; choose from "
                              f"{sorted(data.BUILTIN_GENERATORS)}")
-    os.makedirs(_OUTPUT_DIR.value, exist_ok=True)
+    tf.io.gfile.makedirs(_OUTPUT_DIR.value)
     for name in names:
         ds = data.get_dataset(name, "train", seed=_SEED.value, num_examples=_NUM_SCENES.value)
         grid = dataset_grid(list(ds.as_numpy_iterator()))

@@ -15,11 +15,9 @@ import os
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from absl import app, flags
 
-from absl import app, flags  # noqa: E402
-
-from keras_slots import cli, config as config_lib  # noqa: E402
+from keras_slots import cli, config as config_lib
 
 _PRESET = flags.DEFINE_string("preset", "tetrominoes_cpu", "Recipe (a named config).")
 _SEEDS = flags.DEFINE_list("seeds", ["0", "1", "2", "3", "4"], "Training seeds.")

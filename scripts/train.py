@@ -4,14 +4,11 @@ Example:
     python scripts/train.py --preset=tetrominoes_cpu --model_dir=runs/tetrominoes
 """
 
-import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from absl import app, flags
 
-from absl import app, flags  # noqa: E402
-
-from keras_slots import cli, config as config_lib  # noqa: E402
+from keras_slots import cli, config as config_lib
 
 _PRESET = flags.DEFINE_string("preset", "tetrominoes_cpu",
                               f"Named config: {', '.join(sorted(config_lib.PRESETS))}.")

@@ -10,13 +10,10 @@ Example:
 """
 
 import os
-import sys
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from absl import app, flags
 
-from absl import app, flags  # noqa: E402
-
-from keras_slots import cli  # noqa: E402
+from keras_slots import cli
 
 _MODEL_DIR = flags.DEFINE_string("model_dir", None, "Run directory written by train.py.")
 _SAVED_MODEL = flags.DEFINE_string("saved_model", None, "Or: a SavedModel from export.py.")
@@ -55,7 +52,7 @@ def main(argv):
                                seed=seed, num_examples=_NUM_IMAGES.value)
     batch = next(iter(dataset.batch(_NUM_IMAGES.value)))["image"]
     outputs = {k: v.numpy() for k, v in run(batch).items()}
-    os.makedirs(out_dir, exist_ok=True)
+    tf.io.gfile.makedirs(out_dir)
     for i in range(len(batch)):
         path = os.path.join(out_dir, f"image_{i}.png")
         visualize.save_png(path, visualize.image_report(batch[i].numpy(), outputs, index=i))

@@ -137,3 +137,30 @@ def test_predict_script_writes_segmentations_and_rejects_bad_images(exported, tm
                            f"--images={broken}", f"--output_dir={out_dir}"],
                           capture_output=True, text=True, timeout=300, env=env)
     assert proc.returncode == 1 and f"{broken}: cannot read as PNG/JPEG" in proc.stderr
+
+
+LOAD_KERAS_FILE = """
+import sys
+import numpy as np
+import keras
+import keras_slots  # Registers the layers and models: nothing else is imported.
+model = keras.saving.load_model(sys.argv[1])
+images = np.load(sys.argv[2])
+out = model(images, seed=np.array([3, 4], "int32"))
+np.save(sys.argv[3], out["recon"].numpy())
+print(type(model).__name__)
+"""
+
+
+def test_model_keras_beside_the_saved_model_loads_after_import_keras_slots(exported, tmp_path):
+    model, path = exported
+    images = _uint8_images(2).astype(np.float32) / 127.5 - 1.0
+    np.save(tmp_path / "images.npy", images)
+    proc = subprocess.run(
+        [sys.executable, "-c", LOAD_KERAS_FILE, os.path.join(path, export.KERAS_FILE),
+         str(tmp_path / "images.npy"), str(tmp_path / "recon.npy")],
+        capture_output=True, text=True, timeout=300, cwd=str(tmp_path))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.strip().splitlines()[-1] == "SlotAttentionAutoEncoder"
+    expected = model(images, seed=tf.constant([3, 4]))["recon"].numpy()
+    np.testing.assert_allclose(np.load(tmp_path / "recon.npy"), expected, atol=1e-6)

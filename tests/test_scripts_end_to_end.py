@@ -5,6 +5,7 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 import tensorflow as tf
 
@@ -47,6 +48,12 @@ def test_train_resume_evaluate(tmp_path):
     assert -1.0 <= table["fg_ari"]["mean"] <= 1.0 and table["fg_ari"]["n"] == 8
     assert "| FG-ARI |" in evaluated.stdout
     assert os.path.getsize(os.path.join(out_dir, "masks.png")) > 1000
+    from keras_slots import visualize
+
+    scalars = visualize.read_scalars(os.path.join(model_dir, "eval"))  # TensorBoard scalars.
+    assert sorted(scalars) == ["ari", "fg_ari", "mbo", "miou"]
+    assert list(scalars["fg_ari"][0]) == [6]
+    np.testing.assert_allclose(scalars["fg_ari"][1], [table["fg_ari"]["mean"]], rtol=1e-6)
 
     viz_dir = tmp_path / "viz"
     drawn = run_script("visualize.py", f"--model_dir={model_dir}", "--num_images=2",
@@ -58,6 +65,7 @@ def test_train_resume_evaluate(tmp_path):
     exported = run_script("export.py", f"--model_dir={model_dir}", f"--export_dir={export_dir}")
     assert exported.returncode == 0, exported.stderr[-2000:]
     assert os.path.exists(os.path.join(export_dir, "saved_model.pb"))
+    assert os.path.exists(os.path.join(export_dir, "model.keras"))
     with open(os.path.join(export_dir, "keras_slots.json")) as f:
         assert json.load(f)["step"] == 6
 

@@ -11,17 +11,21 @@ raise `tf.errors.InvalidArgumentError` whose message names the file, the record 
 the problem; corrupt GZIP data raises `tf.errors.DataLossError` from the reader, and a
 split shorter than asked `tf.errors.FailedPreconditionError`. `verify_file` scans a whole
 file and turns any of these into a `DataError` with the record index.
+
+Paths go through tf.io.gfile: files may be local or on any file system TensorFlow knows
+(gs://bucket/folder, ram://...).
 """
 
 import gzip
 import os
 import re
-import tempfile
+import uuid
 import zlib
 
 import numpy as np
 import tensorflow as tf
 
+from keras_slots import files
 from keras_slots.data import clevr6, formats
 from keras_slots.data.pipeline import model_ready_fn
 
@@ -79,7 +83,7 @@ def read_dataset(name, split, data_dir, num_examples=None, start_index=0, *,
     first, count = _split_range(name, split, num_examples, start_index, train_size,
                                 test_size)
     path = dataset_path(name, data_dir)
-    if not os.path.isfile(path):
+    if not files.is_file(path):
         raise DataError(f"dataset {name!r}: expected file {path} does not exist")
     _check_first_record(path, fmt)
 
@@ -183,10 +187,10 @@ def _check_first_record(path, fmt):
 def _gzip_problem(path):
     """Returns why the file is not a complete GZIP stream, or None when it is."""
     try:
-        with gzip.open(path, "rb") as stream:
+        with tf.io.gfile.GFile(path, "rb") as raw, gzip.GzipFile(fileobj=raw) as stream:
             while stream.read(1 << 20):
                 pass
-    except (OSError, EOFError, zlib.error) as error:
+    except (OSError, EOFError, zlib.error, tf.errors.OpError) as error:
         return str(error)
     return None
 
@@ -205,7 +209,7 @@ def verify_file(path, fmt):
         DataError: missing or empty file, corrupt data or a bad record, naming the record.
     """
     fmt = formats.get_format(fmt) if isinstance(fmt, str) else fmt
-    if not os.path.isfile(path):
+    if not files.is_file(path):
         raise DataError(f"{path} does not exist")
     file_name = os.path.basename(path)
     records = tf.data.TFRecordDataset(path, compression_type=COMPRESSION).enumerate()
@@ -262,9 +266,9 @@ def write_records(path, scenes, fmt):
         ValueError: a scene with missing, extra or wrongly shaped features, or no scenes.
     """
     fmt = formats.get_format(fmt) if isinstance(fmt, str) else fmt
-    folder = os.path.dirname(os.path.abspath(path))
-    handle, temp_path = tempfile.mkstemp(prefix=".tmp-", suffix=".tfrecords", dir=folder)
-    os.close(handle)
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path) if files.is_local(path) else path)
+    temp_path = os.path.join(folder, f".tmp-{uuid.uuid4().hex}.tfrecords")
     count = 0
     try:
         with tf.io.TFRecordWriter(temp_path, options=COMPRESSION) as writer:
@@ -272,10 +276,10 @@ def write_records(path, scenes, fmt):
                 writer.write(scene_to_example(scene, fmt, index=count - 1).SerializeToString())
         if count == 0:
             raise ValueError(f"no scenes to write to {path}")
-        os.replace(temp_path, path)
+        tf.io.gfile.rename(temp_path, path, overwrite=True)
     finally:
-        if os.path.exists(temp_path):
-            os.remove(temp_path)
+        if tf.io.gfile.exists(temp_path):
+            tf.io.gfile.remove(temp_path)
     return count
 
 

@@ -1,4 +1,8 @@
-"""Run directories: the saved config, write checks and the checkpoint manager."""
+"""Run directories: the saved config, write checks and the checkpoint manager.
+
+Paths go through tf.io.gfile, so a model_dir may be local or on any file system TensorFlow
+knows (gs://bucket/run, ram://run, ...).
+"""
 
 import os
 import shutil
@@ -6,6 +10,7 @@ import uuid
 
 import tensorflow as tf
 
+from keras_slots import files
 from keras_slots.config import Config
 
 CONFIG_FILE = "config.json"
@@ -24,17 +29,23 @@ class RunDirError(ValueError):
 def check_writable(model_dir):
     """Creates model_dir and fails at once if it cannot take files.
 
+    The free-space check runs for local directories only.
+
     Raises:
         RunDirError: naming the directory and the reason.
     """
     try:
-        os.makedirs(model_dir, exist_ok=True)
+        tf.io.gfile.makedirs(model_dir)
         probe = os.path.join(model_dir, f".write_test_{uuid.uuid4().hex}")
-        with open(probe, "w") as f:
+        with tf.io.gfile.GFile(probe, "w") as f:
             f.write("ok")
-        os.remove(probe)
+        tf.io.gfile.remove(probe)
     except OSError as e:
         raise RunDirError(f"model_dir {model_dir} is not writable: {e.strerror or e}") from None
+    except tf.errors.OpError as e:
+        raise RunDirError(f"model_dir {model_dir} is not writable: {e.message}") from None
+    if not files.is_local(model_dir):
+        return
     free = shutil.disk_usage(model_dir).free
     if free < MIN_FREE_BYTES:
         raise RunDirError(f"model_dir {model_dir} has only {free / 2**20:.0f} MiB free; "
@@ -42,11 +53,8 @@ def check_writable(model_dir):
 
 
 def write_atomic(path, text):
-    """Writes text to path through a temporary file and a rename."""
-    tmp = f"{path}.tmp-{uuid.uuid4().hex}"
-    with open(tmp, "w") as f:
-        f.write(text)
-    os.replace(tmp, path)
+    """Writes text to path (any file system) through a temporary file and a rename."""
+    files.write_atomic(path, text)
 
 
 def load_config(model_dir):
@@ -56,9 +64,9 @@ def load_config(model_dir):
         RunDirError: when there is none.
     """
     path = os.path.join(model_dir, CONFIG_FILE)
-    if not os.path.exists(path):
+    if not tf.io.gfile.exists(path):
         raise RunDirError(f"no {CONFIG_FILE} in {model_dir}: is it a keras_slots model_dir?")
-    with open(path) as f:
+    with tf.io.gfile.GFile(path) as f:
         return Config.from_json(f.read())
 
 
@@ -74,7 +82,7 @@ def save_or_check_config(model_dir, config, allow_change=False):
         RunDirError: listing the differing fields when the saved config differs.
     """
     path = os.path.join(model_dir, CONFIG_FILE)
-    if os.path.exists(path) and not allow_change:
+    if tf.io.gfile.exists(path) and not allow_change:
         saved = load_config(model_dir)
         diffs = [d for d in config.differences(saved)
                  if d.split(":")[0] not in RESUMABLE_FIELDS]

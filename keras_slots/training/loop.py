@@ -5,6 +5,7 @@ import os
 import signal
 import time
 
+from absl import logging
 import keras
 import numpy as np
 import tensorflow as tf
@@ -229,7 +230,7 @@ def train(config, model_dir, *, strategy=None, data_dir=None, allow_config_chang
                 if not skip_nonfinite:
                     raise NonFiniteError(message + "; the last good checkpoint is kept "
                                          "(pass --skip_nonfinite to skip such batches)")
-                print(f"warning: {message}; batch skipped", file=bar.stream)
+                logging.warning("%s; batch skipped", message)
             else:
                 apply_step(grads)
                 last_loss = loss
@@ -258,8 +259,8 @@ def train(config, model_dir, *, strategy=None, data_dir=None, allow_config_chang
                 manager.save(checkpoint_number=current)
         if stop.signal is not None:
             manager.save(checkpoint_number=int(step.numpy()))
-            print(f"stopped by signal {stop.signal} at step {int(step.numpy())}; "
-                  f"checkpoint saved", file=bar.stream)
+            logging.warning("stopped by signal %d at step %d; checkpoint saved", stop.signal,
+                            int(step.numpy()))
     if writer is not None:
         writer.flush()
     return {"step": int(step.numpy()), "loss": last_loss, "losses": losses,
