@@ -44,7 +44,10 @@ def parse_overrides(items):
 
 
 def run_seed(config, model_dir, test_examples):
-    """Trains one seed and scores it on the test split.
+    """Trains one seed and scores it on the test split; a finished seed is not rerun.
+
+    The result is kept in `<model_dir>/time_to_accuracy.json`, so rerunning the script with
+    more seeds reuses the seeds already done (with the same config and test size).
 
     Returns:
         dict(seed, curve=[[minutes, step, fg_ari], ...], final_fg_ari, minutes): minutes of
@@ -54,6 +57,13 @@ def run_seed(config, model_dir, test_examples):
     from keras_slots import data, evaluation
     from keras_slots.training import loop
 
+    done_path = os.path.join(model_dir, "time_to_accuracy.json")
+    key = {"config": json.loads(config.to_json()), "test_examples": test_examples}
+    if os.path.exists(done_path):
+        with open(done_path) as f:
+            done = json.load(f)
+        if done["key"] == key:
+            return done["result"]
     start = time.time()
     result = loop.train(config, model_dir)
     model, _, _ = loop.restore_model(model_dir)
@@ -62,9 +72,14 @@ def run_seed(config, model_dir, test_examples):
     scores = evaluation.evaluate(model, dataset, batch_size=32, seed=0)["fg_ari"]
     curve = [[round((e["time"] - start) / 60, 3), e["step"], round(e["fg_ari"], 4)]
              for e in result["evals"]]
-    return {"seed": config.train.seed, "curve": curve,
-            "final_fg_ari": float(scores.mean()), "final_fg_ari_image_std": float(scores.std()),
-            "minutes": round((time.time() - start) / 60, 2)}
+    result = {"seed": config.train.seed, "curve": curve,
+              "final_fg_ari": float(scores.mean()),
+              "final_fg_ari_image_std": float(scores.std()),
+              "minutes": round((time.time() - start) / 60, 2)}
+    with open(done_path + ".tmp", "w") as f:
+        json.dump({"key": key, "result": result}, f)
+    os.replace(done_path + ".tmp", done_path)
+    return result
 
 
 def summarize(runs, target):

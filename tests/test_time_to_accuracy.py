@@ -43,6 +43,11 @@ def test_two_seeds_write_curves_summary_and_plot(tmp_path):
     assert report["precision"] == "float32" and report["config"]["model"]["slot_size"] == 16
     assert (out / "tta.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "2/2 seeds reached" in proc.stderr
+    # Rerun with one more seed: seeds 0 and 1 are reused (same curves), seed 2 trains.
+    again = run(*TINY, "--seeds=0,1,2", f"--out_dir={out}", "--target=0.0")
+    assert again.returncode == 0, again.stderr[-2000:]
+    rerun = json.loads((out / "time_to_accuracy.json").read_text())
+    assert rerun["runs"][:2] == report["runs"] and rerun["runs"][2]["seed"] == 2
 
 
 def test_bad_override_is_one_line_and_exit_2(tmp_path):
