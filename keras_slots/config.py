@@ -47,6 +47,9 @@ class TrainConfig:
     image_every: int = 500
     mixed_precision: bool = False
     seed: int = 0
+    # Fields added later keep defaults, so configs saved before them still load.
+    shuffle: bool = True  # Shuffle file records per epoch (seeded by seed and epoch).
+    data_dir: str = None  # Folder of the published files; None: the built-in generator.
 
 
 @dataclasses.dataclass(frozen=True)

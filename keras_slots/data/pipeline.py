@@ -148,6 +148,36 @@ def get_dataset(name, split="train", *, data_dir=None, seed=0, num_examples=None
                             num_examples, start_index)
 
 
+def get_train_stream(name, *, data_dir=None, seed=0, start_position=0, shuffle=True):
+    """The infinite training stream of a dataset; every element carries its "position".
+
+    Built-in: scene i of the "train" split has position i. Files: the train split epoch
+    after epoch, shuffled per epoch from (seed, epoch) unless `shuffle` is False, with
+    positions counted over records before any filter (see records.read_train_stream).
+    Either way `start_position` = the position after the last element consumed resumes
+    the stream exactly.
+
+    Args:
+        name: one of DATASET_NAMES with a train split.
+        data_dir: folder of the published files; None uses the built-in generator.
+        seed: seed of the built-in stream, or of the file shuffle.
+        start_position: position of the first element.
+        shuffle: shuffle file records per epoch (built-in streams are fresh scenes anyway).
+
+    Returns:
+        A dataset of model-ready elements (see `get_dataset`) plus "position" int64 [].
+    """
+    if data_dir is not None:
+        if name not in DATASET_SPECS:
+            raise DatasetError(f"unknown dataset {name!r}; choose one of "
+                               f"{', '.join(DATASET_NAMES)}")
+        records = importlib.import_module("keras_slots.data.records")
+        return records.read_train_stream(name, data_dir, seed=seed, shuffle=shuffle,
+                                         start_position=start_position)
+    stream = get_dataset(name, "train", seed=seed, start_index=start_position)
+    return stream.enumerate(start_position).map(lambda i, e: dict(e, position=i))
+
+
 def _builtin_dataset(name, generate, split_code, seed, num_examples, start_index):
     """Stream of generated scenes: indices are batched, generated in numpy, then unbatched."""
     probe = generate(np.random.default_rng([seed, split_code, start_index]))
