@@ -70,6 +70,7 @@ BUILTIN_GENERATORS = {
 
 # Raw-scene transformations applied (per scene, in tf.data) before `to_model_ready`.
 RAW_TRANSFORMS = {"clevr6": clevr6.crop_and_resize}
+RAW_CROPS = {"clevr6": clevr6.CROP}  # ((top, bottom), (left, right)) of those transforms.
 
 SPLIT_CODES = {"train": 0, "test": 1}
 DEFAULT_NUM_EXAMPLES = {"train": None, "test": 320}  # None: an infinite stream.
@@ -101,6 +102,22 @@ def to_model_ready(raw, num_background=1):
     present = tf.reduce_any(foreground > 0, axis=[-3, -2, -1])  # [..., K-b]
     element["num_objects"] = tf.reduce_sum(tf.cast(present, tf.int32), axis=-1)  # [...]
     return element
+
+
+def preprocessing(name):
+    """How a raw image of dataset `name` becomes a model input; stored in exports.
+
+    Returns:
+        dict: "source_size" [H, W] of the stored images, "crop" [[top, bottom], [left,
+        right]] or None, "resize" [H, W] the model's input size, "resize_method", and
+        "channels" (3: RGB).
+    """
+    height, width = DATASET_SPECS[name].image_size
+    crop = RAW_CROPS.get(name)
+    size = clevr6.RESOLUTION if name == "clevr6" else (height, width)
+    return {"source_size": [height, width],
+            "crop": [list(rows_or_cols) for rows_or_cols in crop] if crop else None,
+            "resize": list(size), "resize_method": "bilinear", "channels": 3}
 
 
 def model_ready_fn(name):
