@@ -59,7 +59,11 @@ def test_train_resume_evaluate(tmp_path):
     assert exported.returncode == 0, exported.stderr[-2000:]
     assert os.path.exists(os.path.join(export_dir, "saved_model.pb"))
     with open(os.path.join(export_dir, "keras_slots.json")) as f:
-        assert json.load(f)["step"] == 6
+        metadata = json.load(f)
+    assert metadata["step"] == 6
+    assert metadata["preprocessing"] == {"source_size": [35, 35], "crop": None,
+                                         "resize": [35, 35], "resize_method": "bilinear",
+                                         "channels": 3}
 
 
 
