@@ -15,7 +15,9 @@ def run(main):
 
     Bad flags exit with status 2 and one line `error: bad flag: ...`, whether absl rejects
     them while parsing (unknown flag, wrong type, missing required flag, value out of an
-    enum) or the program does (app.UsageError); other expected errors exit with status 1.
+    enum) or the program does (app.UsageError); other expected errors exit with status 1,
+    among them TensorFlow errors raised while reading data (e.g. a file shorter than its
+    split).
 
     Args:
         main: the program's `main(argv)`.
@@ -32,6 +34,12 @@ def run(main):
             _bad_flag(e)
         except (ValueError, OSError, RuntimeError) as e:
             print(f"error: {type(e).__name__}: {_one_line(e)}", file=sys.stderr)
+            sys.exit(1)
+        except Exception as e:  # noqa: BLE001 - only TensorFlow's OpError is handled.
+            tf = sys.modules.get("tensorflow")
+            if tf is None or not isinstance(e, tf.errors.OpError):
+                raise
+            print(f"error: {type(e).__name__}: {_op_error_line(e)}", file=sys.stderr)
             sys.exit(1)
 
     app.run(guarded, flags_parser=_parse_flags)
@@ -63,6 +71,18 @@ def require_at_least_one(*flag_holders):
     for flag in flag_holders:
         if flag.value is not None and flag.value < 1:
             raise app.UsageError(f"--{flag.name} must be >= 1, got {flag.value}")
+
+
+def _op_error_line(error):
+    """The message line of a TensorFlow OpError, without the graph traceback around it."""
+    lines = [line for line in str(error.message).splitlines()
+             if line.strip() and not line.startswith((" ", "\t", "Graph execution error",
+                                                       "Detected at node"))]
+    text = (lines[-1] if lines else repr(error)).split(" [Op:", 1)[0].strip()
+    if "expected to contain" in text:
+        text += (" A data file holds fewer records than its split: write it with "
+                 "scripts/make_dataset.py (which records the split sizes beside it).")
+    return text
 
 
 def _one_line(error):

@@ -55,6 +55,9 @@ class TrainConfig:
     seed: int = 0
     eval_every: int = 1000
     eval_examples: int = 64
+    # Fields added later keep defaults, so configs saved before them still load.
+    shuffle: bool = True  # Shuffle file records per epoch (seeded by seed and epoch).
+    data_dir: str = None  # Folder of the published files; None: the built-in generator.
 
 
 @dataclasses.dataclass(frozen=True)

@@ -6,10 +6,19 @@ import tensorflow as tf
 from keras_slots import metrics
 
 METRICS = ("fg_ari", "ari", "mbo", "miou")
+# With several background masks (Objects Room), the variants that drop mask 0 only (the
+# DeepMind README's FG-ARI recipe) are reported beside the main ones under these names.
+BG0_METRICS = ("fg_ari_bg0", "mbo_bg0", "miou_bg0")
+SPREAD = "std over test images (one trained model, one noise seed), not over training seeds"
+
+
+def metric_names(results):
+    """The metrics present in `evaluate` results, in report order."""
+    return METRICS + tuple(name for name in BG0_METRICS if name in results)
 
 
 def evaluate(model, dataset, *, batch_size=32, seed=0, num_slots=None, num_iterations=None,
-             keep_images=8):
+             keep_images=8, num_background=1, convention="sklearn"):
     """Scores the model's masks against the ground truth, image by image.
 
     The slot noise of batch i uses the stateless seed (seed, i): the same seed and batch size
@@ -23,11 +32,17 @@ def evaluate(model, dataset, *, batch_size=32, seed=0, num_slots=None, num_itera
         num_slots: slots to use (default: the trained number).
         num_iterations: iterations to use (default: the trained number).
         keep_images: how many images (and outputs) of the first batch to return for pictures.
+        num_background: leading ground-truth masks that are background (see
+            data.DatasetSpec); FG-ARI, mBO and mIoU ignore all of them.
+        convention: score of the ARI's 0/0 cases, "sklearn" (1.0) or "deepmind" (see
+            metrics.ari).
 
     Returns:
         dict with per-image arrays "fg_ari", "ari", "mbo", "miou" [num_images], edge-case
-        flags "fg_ari_edge", "ari_edge" [num_images] (images where the ARI is 0/0 and scored
-        1.0, see metrics.ari), and "images" / "outputs" of the first batch.
+        flags "fg_ari_edge", "ari_edge" [num_images] (images where the ARI is 0/0, see
+        metrics.ari), and "images" / "outputs" of the first batch. With num_background > 1
+        also "fg_ari_bg0", "mbo_bg0", "miou_bg0" (and "fg_ari_bg0_edge"): the same metrics
+        with only mask 0 treated as background.
     """
 
     @tf.function
@@ -35,19 +50,28 @@ def evaluate(model, dataset, *, batch_size=32, seed=0, num_slots=None, num_itera
         return model(images, num_slots=num_slots, num_iterations=num_iterations,
                      seed=batch_seed)
 
-    results = {name: [] for name in METRICS + ("fg_ari_edge", "ari_edge")}
+    variants = [("", num_background)] + ([("_bg0", 1)] if num_background > 1 else [])
+    names = METRICS + ("fg_ari_edge", "ari_edge")
+    if num_background > 1:
+        names += BG0_METRICS + ("fg_ari_bg0_edge",)
+    results = {name: [] for name in names}
     sample = None
     for i, batch in enumerate(dataset.batch(batch_size)):
         out = predict(batch["image"], tf.constant([seed, i], tf.int32))
         # Argmax once; every metric takes the id maps.
         true_ids = metrics.masks_to_ids(batch["mask"].numpy())  # [B, H*W]
         pred_ids = metrics.masks_to_ids(out["masks"].numpy())  # [B, H*W]
-        for name, background in (("fg_ari", True), ("ari", False)):
-            scores, edge = metrics.ari(true_ids, pred_ids, ignore_background=background)
-            results[name].append(scores)
-            results[f"{name}_edge"].append(edge)
-        results["mbo"].append(metrics.mean_best_overlap(true_ids, pred_ids))
-        results["miou"].append(metrics.miou_matched(true_ids, pred_ids))
+        scores, edge = metrics.ari(true_ids, pred_ids, convention=convention)
+        results["ari"].append(scores)
+        results["ari_edge"].append(edge)
+        for suffix, background in variants:
+            scores, edge = metrics.fg_ari(true_ids, pred_ids, num_background=background,
+                                          convention=convention)
+            results[f"fg_ari{suffix}"].append(scores)
+            results[f"fg_ari{suffix}_edge"].append(edge)
+            results[f"mbo{suffix}"].append(
+                metrics.mean_best_overlap(true_ids, pred_ids, background))
+            results[f"miou{suffix}"].append(metrics.miou_matched(true_ids, pred_ids, background))
         if sample is None:
             sample = (batch["image"].numpy()[:keep_images],
                       {k: v.numpy()[:keep_images] for k, v in out.items()})
@@ -62,10 +86,11 @@ def summary_table(results):
     """Mean, std, 95% CI and edge-case counts of `evaluate` results.
 
     Returns:
-        dict metric -> dict(mean, std, ci95_low, ci95_high, n, ...) plus "num_images".
+        dict metric -> dict(mean, std, ci95_low, ci95_high, n, ...) plus "num_images" and
+        "spread" (what the std is taken over).
     """
-    table = {"num_images": int(len(results["ari"]))}
-    for name in METRICS:
+    table = {"num_images": int(len(results["ari"])), "spread": SPREAD}
+    for name in metric_names(results):
         table[name] = metrics.summarize(results[name])
         if f"{name}_edge" in results:
             table[name]["edge_cases"] = int(np.sum(results[f"{name}_edge"]))
@@ -74,13 +99,30 @@ def summary_table(results):
 
 def markdown(table):
     """Renders `summary_table` output as a markdown table (values in percent)."""
-    lines = ["| metric | mean | std | 95% CI | images | edge cases |",
+    lines = ["| metric | mean | std over images | 95% CI | images | edge cases |",
              "|---|---|---|---|---|---|"]
-    for name in METRICS:
+    for name in metric_names(table):
         row = table[name]
         lines.append(
             f"| {name.upper().replace('_', '-')} | {100 * row['mean']:.1f} | "
             f"{100 * row['std']:.1f} | [{100 * row['ci95_low']:.1f}, "
             f"{100 * row['ci95_high']:.1f}] | {row['n']} | {row.get('edge_cases', '-')} |"
         )
+    if any(name in table for name in BG0_METRICS):
+        lines.append("")
+        lines.append("FG-ARI, mBO, mIoU: all background masks ignored; the *-BG0 rows ignore "
+                     "mask 0 only.")
     return "\n".join(lines)
+
+
+def per_image_rows(results):
+    """Per-image scores of `evaluate` results as a list of dicts (index, metric: score)."""
+    names = metric_names(results)
+    edges = [name for name in results if name.endswith("_edge")]
+    rows = []
+    for i in range(len(results["ari"])):
+        row = {"index": i}
+        row.update({name: float(results[name][i]) for name in names})
+        row.update({name: bool(results[name][i]) for name in edges})
+        rows.append(row)
+    return rows

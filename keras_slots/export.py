@@ -6,6 +6,7 @@ import shutil
 import uuid
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from keras_slots import files
@@ -103,3 +104,51 @@ def _replace_dir(src, dst):
     os.replace(src, dst)
     if old:
         shutil.rmtree(old, ignore_errors=True)
+
+
+def prepare_image(image, resolution, preprocessing=None):
+    """Turns a decoded image file into a `serving_default` input, as in training.
+
+    RGBA (and gray + alpha) images lose their alpha channel, grayscale ones are repeated
+    to RGB. When the image has the size of the training data's stored images and training
+    cropped them (CLEVR6: rows 29:221, columns 64:256 of 240x320), the same crop is taken;
+    an image that is not then at the model's resolution is resized (bilinearly, as in
+    training, after a training crop; with antialiasing otherwise).
+
+    Args:
+        image: uint8 [H, W, C] with C in 1..4.
+        resolution: (height, width) of the model input.
+        preprocessing: the export's recorded preprocessing (data.preprocessing), or None
+            for an export that has none.
+
+    Returns:
+        (uint8 [height, width, 3], list of notes saying what was done).
+
+    Raises:
+        ValueError: for an image that is not [H, W, 1..4].
+    """
+    image = np.asarray(image)
+    if image.ndim != 3 or not 1 <= image.shape[-1] <= 4:
+        raise ValueError(f"has shape {image.shape}, expected [H, W, C] with 1 to 4 channels")
+    notes = []
+    channels = image.shape[-1]
+    if channels in (2, 4):
+        image = image[..., :-1]
+        notes.append(f"{'RGBA' if channels == 4 else 'gray+alpha'}: alpha channel dropped")
+    if image.shape[-1] == 1:
+        image = np.repeat(image, 3, axis=-1)
+        notes.append("grayscale: repeated to RGB")
+    crop = (preprocessing or {}).get("crop")
+    source = tuple((preprocessing or {}).get("source_size") or ())
+    cropped = bool(crop) and image.shape[:2] == source
+    if cropped:
+        (top, bottom), (left, right) = crop
+        image = image[top:bottom, left:right]
+        notes.append(f"cropped rows {top}:{bottom}, columns {left}:{right} as in training")
+    if image.shape[:2] != tuple(resolution):
+        height, width = image.shape[:2]
+        resized = tf.image.resize(image.astype(np.float32), resolution, method="bilinear",
+                                  antialias=not cropped).numpy()
+        image = np.clip(np.round(resized), 0, 255).astype(np.uint8)
+        notes.append(f"resized {width}x{height} to {resolution[1]}x{resolution[0]}")
+    return image, notes

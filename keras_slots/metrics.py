@@ -102,7 +102,11 @@ def _pairs(n):
     return n * (n - 1) // 2
 
 
-def ari(true_ids, pred_ids, ignore_background=False, num_true=None, num_pred=None):
+CONVENTIONS = ("sklearn", "deepmind")
+
+
+def ari(true_ids, pred_ids, ignore_background=False, num_true=None, num_pred=None, *,
+        num_background=1, convention="sklearn"):
     """Adjusted Rand index per image between ground-truth ids and predicted slot ids.
 
     The index is computed from the per-image contingency table n_ij (pixel counts of true
@@ -114,22 +118,38 @@ def ari(true_ids, pred_ids, ignore_background=False, num_true=None, num_pred=Non
     Edge cases: the formula is 0 / 0 when both labellings put all counted pixels into one
     cluster, when no pixel is counted (empty foreground with `ignore_background`, or a
     single pixel), or, for tiny inputs only, when both put every pixel in its own cluster.
-    Such images get score 1.0 (the scikit-learn convention; DeepMind's TF code gives NaN)
-    and edge=True, so callers can count them. Any other labelling pair gets the formula's
-    value, which is exactly 1.0 for identical partitions whatever the id permutation.
+    These images get edge=True, so callers can count them, and a score that depends on
+    `convention`:
+        "sklearn": 1.0 (scikit-learn's `adjusted_rand_score`).
+        "deepmind": DeepMind's `segmentation_metrics.adjusted_rand_index`: 1.0 only when
+            both labellings are constant over ALL pixels of the image (background pixels
+            included: with the background dropped, DeepMind's argmax maps a background
+            pixel to the first foreground entity), NaN in every other 0 / 0 case.
+    Any other labelling pair gets the formula's value, which is exactly 1.0 for identical
+    partitions whatever the id permutation.
 
     Args:
-        true_ids: int [B, P] ground-truth entity id per pixel (0 = background).
+        true_ids: int [B, P] ground-truth entity id per pixel (ids below num_background
+            are background).
         pred_ids: int [B, P] predicted slot id per pixel.
-        ignore_background: if True (FG-ARI), only pixels whose true id is not 0 count.
+        ignore_background: if True (FG-ARI), only pixels whose true id is >= num_background
+            count.
         num_true: number of ground-truth ids (default: max id + 1 over the batch).
         num_pred: number of slots (default: max id + 1 over the batch).
+        num_background: how many leading entity ids are background (1 for most datasets;
+            4 for Objects Room: sky, floor and two walls).
+        convention: "sklearn" or "deepmind", the score of the 0 / 0 cases (see above).
 
     Returns:
         (scores, edge): float64 [B] ARI per image and bool [B] marking the edge cases above.
     """
+    if convention not in CONVENTIONS:
+        raise MetricInputError(f"convention must be one of {CONVENTIONS}, got {convention!r}")
+    if num_background < 1:
+        raise MetricInputError(f"num_background must be >= 1, got {num_background}")
     true_ids = _check_ids(true_ids, "true_ids")
-    include = (true_ids != 0) if ignore_background else None  # [B, P]
+    pred_ids = _check_ids(pred_ids, "pred_ids")
+    include = (true_ids >= num_background) if ignore_background else None  # [B, P]
     table = contingency(true_ids, pred_ids, num_true, num_pred, include)  # [B, Kt, Kp]
     num_pixels = table.sum(axis=(1, 2))  # [B]
     same_both = _pairs(table).sum(axis=(1, 2))  # [B] pairs together in both
@@ -148,24 +168,36 @@ def ari(true_ids, pred_ids, ignore_background=False, num_true=None, num_pred=Non
     denominator = (tp + fn) * (fn + tn) + (tp + fp) * (fp + tn)  # [B]
     safe = np.where(agree, 1.0, denominator)  # [B]
     scores = np.where(agree, 1.0, numerator / safe)  # [B]
+    if convention == "deepmind":
+        # DeepMind's true ids over all pixels: argmax of the kept mask channels, so a
+        # dropped (background) pixel reads as the first kept entity.
+        dm_true = np.where(true_ids >= num_background, true_ids, num_background) \
+            if ignore_background else true_ids  # [B, P]
+        constant = (np.all(dm_true == dm_true[:, :1], axis=1)
+                    & np.all(pred_ids == pred_ids[:, :1], axis=1))  # [B]
+        scores = np.where(edge, np.where(constant, 1.0, np.nan), scores)  # [B]
     return scores, edge
 
 
-def fg_ari(true_ids, pred_ids, num_true=None, num_pred=None):
-    """Foreground ARI: `ari` over pixels whose ground-truth id is not 0 (background).
+def fg_ari(true_ids, pred_ids, num_true=None, num_pred=None, *, num_background=1,
+           convention="sklearn"):
+    """Foreground ARI: `ari` over pixels whose ground-truth id is >= num_background.
 
     Args:
-        true_ids: int [B, P] ground-truth entity id per pixel (0 = background).
+        true_ids: int [B, P] ground-truth entity id per pixel (ids below num_background
+            are background).
         pred_ids: int [B, P] predicted slot id per pixel.
         num_true: number of ground-truth ids (default: max id + 1 over the batch).
         num_pred: number of slots (default: max id + 1 over the batch).
+        num_background: leading entity ids that are background (default 1: id 0 only).
+        convention: "sklearn" or "deepmind" score of the 0 / 0 cases (see `ari`).
 
     Returns:
         (scores, edge): float64 [B] and bool [B]; images with no foreground pixel (or one
-        foreground object that one slot covers) score 1.0 with edge=True, as in `ari`.
+        foreground object that one slot covers) are edge cases, scored as `ari` says.
     """
-    return ari(true_ids, pred_ids, ignore_background=True,
-               num_true=num_true, num_pred=num_pred)
+    return ari(true_ids, pred_ids, ignore_background=True, num_true=num_true,
+               num_pred=num_pred, num_background=num_background, convention=convention)
 
 
 # === Mask overlap: mBO and matched mIoU ===
@@ -186,12 +218,13 @@ def _as_ids(values, name):
         f"{name} must be ids [B, P] or masks [B, K, H, W(, 1)], got shape {values.shape}")
 
 
-def _iou_tables(true_masks, pred_ids_or_masks):
+def _iou_tables(true_masks, pred_ids_or_masks, num_background=1):
     """IoU of every ground-truth entity with every predicted (argmax) mask.
 
     Returns:
         iou: float64 [B, Kt, Kp] (0 where the union is empty).
-        is_object: bool [B, Kt] foreground entities (id >= 1) with a non-empty mask.
+        is_object: bool [B, Kt] foreground entities (id >= num_background) with a
+            non-empty mask.
     """
     true_ids, num_true = _as_ids(true_masks, "true_masks")
     pred_ids, num_pred = _as_ids(pred_ids_or_masks, "pred_ids_or_masks")
@@ -201,28 +234,30 @@ def _iou_tables(true_masks, pred_ids_or_masks):
     union = true_area[:, :, None] + pred_area[:, None, :] - table  # [B, Kt, Kp]
     iou = table / np.maximum(union, 1)  # [B, Kt, Kp]
     is_object = true_area > 0  # [B, Kt]
-    is_object[:, 0] = False  # entity 0 is the background
+    is_object[:, :num_background] = False  # the leading entities are background
     return iou, is_object
 
 
-def mean_best_overlap(true_masks, pred_ids_or_masks):
+def mean_best_overlap(true_masks, pred_ids_or_masks, num_background=1):
     """Mean best overlap (mBO) per image.
 
-    For every ground-truth foreground object (entity id >= 1 whose mask is non-empty) take
-    the best IoU with any predicted binary mask (argmax over slots, so predicted masks
-    partition the image, background pixels included), then average over the objects of
-    the image. Images without a foreground object get NaN; `summarize` leaves NaNs out of
+    For every ground-truth foreground object (entity id >= num_background whose mask is
+    non-empty) take the best IoU with any predicted binary mask (argmax over slots, so
+    predicted masks partition the image, background pixels included), then average over
+    the objects of the image. Images without a foreground object get NaN; `summarize` leaves NaNs out of
     the statistics and reports how many there were (n_nan).
 
     Args:
         true_masks: ground-truth masks [B, K, H, W(, 1)] (0/255, entity 0 = background) or
             ground-truth ids [B, P].
         pred_ids_or_masks: predicted slot ids [B, P] or slot masks [B, S, H, W(, 1)].
+        num_background: leading entity ids that are background, not objects (default 1).
 
     Returns:
         float64 [B] mBO per image, NaN where the image has no foreground object.
     """
-    iou, is_object = _iou_tables(true_masks, pred_ids_or_masks)  # [B, Kt, Kp], [B, Kt]
+    iou, is_object = _iou_tables(true_masks, pred_ids_or_masks,
+                                 num_background)  # [B, Kt, Kp], [B, Kt]
     best = iou.max(axis=2)  # [B, Kt]
     num_objects = is_object.sum(axis=1)  # [B]
     total = np.where(is_object, best, 0.0).sum(axis=1)  # [B]
@@ -230,24 +265,26 @@ def mean_best_overlap(true_masks, pred_ids_or_masks):
         return np.where(num_objects > 0, total / num_objects, np.nan)
 
 
-def miou_matched(true_masks, pred_ids_or_masks):
+def miou_matched(true_masks, pred_ids_or_masks, num_background=1):
     """Mean IoU after Hungarian matching of ground-truth objects to predicted masks.
 
-    Per image, ground-truth foreground objects (entity id >= 1, non-empty mask) are matched
-    one-to-one to predicted binary (argmax) masks so that the summed IoU is largest
-    (scipy.optimize.linear_sum_assignment); objects left without a predicted mask (more
-    objects than slots) count as IoU 0. The score is the mean over the image's objects.
+    Per image, ground-truth foreground objects (entity id >= num_background, non-empty
+    mask) are matched one-to-one to predicted binary (argmax) masks so that the summed IoU
+    is largest (scipy.optimize.linear_sum_assignment); objects left without a predicted
+    mask (more objects than slots) count as IoU 0. The score is the mean over the image's objects.
     Images without a foreground object get NaN, as in `mean_best_overlap`.
 
     Args:
         true_masks: ground-truth masks [B, K, H, W(, 1)] (0/255, entity 0 = background) or
             ground-truth ids [B, P].
         pred_ids_or_masks: predicted slot ids [B, P] or slot masks [B, S, H, W(, 1)].
+        num_background: leading entity ids that are background, not objects (default 1).
 
     Returns:
         float64 [B] matched mIoU per image, NaN where the image has no foreground object.
     """
-    iou, is_object = _iou_tables(true_masks, pred_ids_or_masks)  # [B, Kt, Kp], [B, Kt]
+    iou, is_object = _iou_tables(true_masks, pred_ids_or_masks,
+                                 num_background)  # [B, Kt, Kp], [B, Kt]
     scores = np.full(iou.shape[0], np.nan)  # [B]
     for b in range(iou.shape[0]):  # the assignment problem is solved per image
         objects = iou[b][is_object[b]]  # [n_objects, Kp]

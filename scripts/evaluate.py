@@ -19,7 +19,8 @@ _MODEL_DIR = flags.DEFINE_string("model_dir", None, "Run directory written by tr
                                  required=True)
 _CHECKPOINT = flags.DEFINE_string("checkpoint", None, "Checkpoint prefix (default: latest).")
 _DATASET = flags.DEFINE_string("dataset", None, "Dataset (default: the one trained on).")
-_DATA_DIR = flags.DEFINE_string("data_dir", None, "Folder of published files; unset: built-in.")
+_DATA_DIR = flags.DEFINE_string("data_dir", None, "Folder of published files (default: the "
+                                "one trained on, saved in the config); '' for built-in data.")
 _NUM_EXAMPLES = flags.DEFINE_integer("num_examples", 320, "Test images (paper: 320).")
 _BATCH_SIZE = flags.DEFINE_integer("batch_size", 32, "Evaluation batch size.")
 _SEED = flags.DEFINE_integer("seed", 0, "Seed of the slot noise (fixed: repeatable results).")
@@ -28,6 +29,10 @@ _NUM_ITERATIONS = flags.DEFINE_integer("num_iterations", None,
                                        "Iterations at test time (default: trained).")
 _OUTPUT_DIR = flags.DEFINE_string("output_dir", None, "Where results go (default: model_dir/eval).")
 _NUM_PICTURE = flags.DEFINE_integer("num_picture", 8, "Images in the mask picture.")
+_ARI_CONVENTION = flags.DEFINE_enum(
+    "ari_convention", "sklearn", ["sklearn", "deepmind"],
+    "Score of an image whose ARI is 0/0: sklearn = 1.0; deepmind = 1.0 only when both "
+    "labellings are constant over all pixels, NaN otherwise (left out of the means).")
 
 
 def main(argv):
@@ -42,22 +47,33 @@ def main(argv):
 
     model, config, step = loop.restore_model(_MODEL_DIR.value, _CHECKPOINT.value)
     dataset_name = _DATASET.value or config.train.dataset
-    dataset = data.get_dataset(dataset_name, "test", data_dir=_DATA_DIR.value,
+    if dataset_name not in data.DATASET_SPECS:
+        raise app.UsageError(f"unknown dataset {dataset_name!r}")
+    data_dir = config.train.data_dir if _DATA_DIR.value is None else (_DATA_DIR.value or None)
+    num_background = data.DATASET_SPECS[dataset_name].num_background
+    dataset = data.get_dataset(dataset_name, "test", data_dir=data_dir,
                                seed=config.train.seed, num_examples=_NUM_EXAMPLES.value)
     results = evaluation.evaluate(
         model, dataset, batch_size=_BATCH_SIZE.value, seed=_SEED.value,
         num_slots=_NUM_SLOTS.value, num_iterations=_NUM_ITERATIONS.value,
-        keep_images=_NUM_PICTURE.value)
+        keep_images=_NUM_PICTURE.value, num_background=num_background,
+        convention=_ARI_CONVENTION.value)
     table = evaluation.summary_table(results)
     table.update({"dataset": dataset_name, "step": step, "preset": config.name,
                   "num_slots": _NUM_SLOTS.value or config.model.num_slots,
                   "num_iterations": _NUM_ITERATIONS.value or config.model.num_iterations,
-                  "seed": _SEED.value})
+                  "seed": _SEED.value, "data_dir": data_dir,
+                  "ari_convention": _ARI_CONVENTION.value,
+                  "background_masks": (f"FG-ARI, mBO and mIoU ignore the {num_background} "
+                                       "background masks" + (" (the *_bg0 variants ignore "
+                                       "mask 0 only)" if num_background > 1 else ""))})
     out_dir = _OUTPUT_DIR.value or os.path.join(_MODEL_DIR.value, "eval")
     tf.io.gfile.makedirs(out_dir)
     checkpoints.write_atomic(os.path.join(out_dir, "metrics.json"),
                              json.dumps(table, indent=2, sort_keys=True))
     checkpoints.write_atomic(os.path.join(out_dir, "metrics.md"), evaluation.markdown(table))
+    checkpoints.write_atomic(os.path.join(out_dir, "per_image.json"),
+                             json.dumps(evaluation.per_image_rows(results), indent=1))
     # Mean of each metric as a TensorBoard scalar in <model_dir>/eval, next to train/.
     writer = tf.summary.create_file_writer(os.path.join(_MODEL_DIR.value, "eval"))
     with writer.as_default(step=step):
@@ -70,7 +86,7 @@ def main(argv):
     print(f"{config.name} at step {step} on {table['num_images']} {dataset_name} test images "
           f"(seed {_SEED.value}):")
     print(evaluation.markdown(table))
-    print(f"wrote {out_dir}/metrics.json, metrics.md and masks.png "
+    print(f"wrote {out_dir}/metrics.json, metrics.md, per_image.json and masks.png "
           f"(columns: input, reconstruction, segmentation, one per slot)")
 
 

@@ -3,7 +3,10 @@ r"""Writes a built-in dataset as a file in the published DeepMind TFRecord layou
 Record i of the file is scene i of the built-in "train" stream for i < train_size, then
 scene i - train_size of the "test" stream, so that keras_slots.data.get_dataset(name,
 split, data_dir=out_dir) reads the same scenes as the built-in stream of that split.
-Objects Room test variants hold only "test" scenes.
+Objects Room test variants hold only "test" scenes. When the split sizes are not the
+paper's (60k or 70k train records, then 320 test records), they are written beside the file
+as `<file>.splits.json`, which the reader uses instead of the paper's sizes:
+`--num_examples=1000` writes 680 train and 320 test records.
 
 Example:
     python scripts/make_dataset.py --dataset=tetrominoes --out_dir=/tmp/data \
@@ -29,11 +32,12 @@ _DATASET = flags.DEFINE_string("dataset", None, "Built-in dataset name, e.g. tet
 _OUT_DIR = flags.DEFINE_string("out_dir", None, "Folder for the TFRecord file.",
                                required=True)
 _NUM_EXAMPLES = flags.DEFINE_integer(
-    "num_examples", None, "Records to write; default: the paper's train + test split "
-    "sizes (the test split size for test-only datasets).")
+    "num_examples", None, "Records to write, train and test split together; default: the "
+    "paper's train + test split sizes (the test split size for test-only datasets).")
 _TRAIN_SIZE = flags.DEFINE_integer(
     "train_size", None, "Records taken from the train stream before the test stream "
-    "starts; default: the paper's (70000 CLEVR, 60000 others).")
+    "starts; default: the paper's (70000 CLEVR, 60000 others), or --num_examples minus "
+    "the 320 test records when --num_examples is set.")
 _SEED = flags.DEFINE_integer("seed", 0, "Seed of the built-in streams.")
 
 _BAR_WIDTH = 30
@@ -98,10 +102,20 @@ def main(argv):
         known = sorted(set(BUILTIN_GENERATORS) & set(formats.FORMATS))
         _fail(f"unknown dataset {name!r}; built-in datasets: {', '.join(known)}")
     test_only = name in formats.TEST_ONLY
-    train_size = formats.train_size(name) if _TRAIN_SIZE.value is None else _TRAIN_SIZE.value
     num_examples = _NUM_EXAMPLES.value
+    train_size = _TRAIN_SIZE.value
+    if train_size is None and num_examples is not None and not test_only:
+        if num_examples <= formats.TEST_SIZE:
+            raise app.UsageError(f"--num_examples={num_examples} leaves no train records "
+                                 f"after the {formats.TEST_SIZE} test records; pass more, "
+                                 "or set --train_size")
+        train_size = num_examples - formats.TEST_SIZE
+    if train_size is None:
+        train_size = formats.train_size(name)
     if num_examples is None:
         num_examples = formats.TEST_SIZE if test_only else train_size + formats.TEST_SIZE
+    train_records = 0 if test_only else min(train_size, num_examples)
+    test_records = num_examples - train_records
 
     out_dir = _OUT_DIR.value
     try:
@@ -119,7 +133,16 @@ def main(argv):
             path, with_progress(scenes, num_examples, os.path.basename(path)), name)
     except OSError as error:
         _fail(f"cannot write {path}: {error}")
-    print(f"wrote {count} records to {path}")
+    sizes_file = path + records.SPLITS_SUFFIX
+    if os.path.exists(sizes_file):
+        os.remove(sizes_file)
+    if not test_only and (train_records, test_records) != (formats.train_size(name),
+                                                           formats.TEST_SIZE):
+        records.write_split_sizes(path, train_records, test_records)
+        print(f"wrote {count} records to {path} ({train_records} train, {test_records} "
+              f"test; split sizes in {os.path.basename(sizes_file)})")
+    else:
+        print(f"wrote {count} records to {path}")
 
 
 if __name__ == "__main__":

@@ -41,22 +41,22 @@ def list_images(paths):
     return files
 
 
-def load_image(path, resolution):
-    """Reads an RGB image as uint8 [H, W, 3] at the model's resolution (warns on resize)."""
-    import numpy as np
+def load_image(path, resolution, preprocessing=None):
+    """Reads an image file as uint8 [H, W, 3] prepared as in training; prints a note when
+    it converts, crops or resizes it."""
+
+    from keras_slots.export import prepare_image
 
     try:
         image = tf.io.decode_image(tf.io.read_file(path), expand_animations=False).numpy()
     except (tf.errors.InvalidArgumentError, tf.errors.NotFoundError) as e:
         raise ValueError(f"{path}: cannot read as PNG/JPEG ({e.message.splitlines()[0]})")
-    if image.ndim != 3 or image.shape[-1] != 3:
-        raise ValueError(f"{path}: has {image.shape[-1] if image.ndim == 3 else '?'} "
-                         f"channels, expected 3 (RGB)")
-    if image.shape[:2] != tuple(resolution):
-        print(f"warning: {path} is {image.shape[1]}x{image.shape[0]}, resized to "
-              f"{resolution[1]}x{resolution[0]}", file=sys.stderr)
-        image = tf.image.resize(image, resolution, antialias=True).numpy()
-        image = np.clip(np.round(image), 0, 255).astype(np.uint8)
+    try:
+        image, notes = prepare_image(image, resolution, preprocessing)
+    except ValueError as e:
+        raise ValueError(f"{path}: {e}") from None
+    if notes:
+        print(f"note: {path}: {'; '.join(notes)}", file=sys.stderr)
     return image
 
 
@@ -73,7 +73,9 @@ def main(argv):
 
     loaded = tf.saved_model.load(_SAVED_MODEL.value)
     metadata = json.loads(loaded.metadata().numpy().decode())
-    images = np.stack([load_image(f, metadata["resolution"]) for f in files])  # [B, H, W, 3]
+    preprocessing = metadata.get("preprocessing")  # None for exports made before it
+    images = np.stack([load_image(f, metadata["resolution"], preprocessing)
+                       for f in files])  # [B, H, W, 3]
     outputs = {}
     for start in range(0, len(images), _BATCH_SIZE.value):
         out = loaded.serving_default(images[start:start + _BATCH_SIZE.value])

@@ -39,6 +39,8 @@ _EVAL_EVERY = flags.DEFINE_integer("eval_every", None,
 _EVAL_EXAMPLES = flags.DEFINE_integer("eval_examples", None,
                                       "Test scenes in that batch (0 turns evaluation off).")
 _SEED = flags.DEFINE_integer("seed", None, "Seed of weights, data order and slot noise.")
+_SHUFFLE = flags.DEFINE_bool("shuffle", None, "Shuffle file records anew each epoch (seeded "
+                             "by --seed and the epoch); --noshuffle reads them in file order.")
 _CHECKPOINT_EVERY = flags.DEFINE_integer("checkpoint_every", None, "Steps between checkpoints.")
 _LOG_EVERY = flags.DEFINE_integer("log_every", None, "Steps between scalar summaries.")
 _IMAGE_EVERY = flags.DEFINE_integer("image_every", None, "Steps between image summaries.")
@@ -60,6 +62,7 @@ _OVERRIDES = {
     "train.eval_examples": _EVAL_EXAMPLES, "model.num_slots": _NUM_SLOTS,
     "model.num_iterations": _NUM_ITERATIONS, "model.slot_encoder": _SLOT_ENCODER,
     "model.slot_init": _SLOT_INIT, "model.implicit_grad": _IMPLICIT_GRAD,
+    "train.shuffle": _SHUFFLE,
 }
 _POSITIVE = ("train.num_steps", "train.batch_size", "train.warmup_steps", "train.decay_steps",
              "train.checkpoint_every", "train.log_every", "train.image_every", "train.eval_every",
@@ -79,6 +82,8 @@ def make_config():
             raise app.UsageError(f"--{key.split('.')[1]} must be positive, got {changes[key]}")
     if changes.get("train.learning_rate", 1.0) <= 0:
         raise app.UsageError("--learning_rate must be positive")
+    # Always recorded, so a resume cannot silently switch between built-in data and files.
+    changes["train.data_dir"] = _DATA_DIR.value or None
     return config.override(**changes)
 
 
@@ -97,7 +102,8 @@ def main(argv):
           f"({'files in ' + _DATA_DIR.value if _DATA_DIR.value else 'built-in generator'}) "
           f"with {strategy.num_replicas_in_sync} replica(s) into {_MODEL_DIR.value}",
           file=sys.stderr)
-    result = loop.train(config, _MODEL_DIR.value, strategy=strategy, data_dir=_DATA_DIR.value,
+    result = loop.train(config, _MODEL_DIR.value, strategy=strategy,
+                        data_dir=config.train.data_dir,
                         allow_config_change=_ALLOW_CONFIG_CHANGE.value,
                         skip_nonfinite=_SKIP_NONFINITE.value,
                         deterministic=_DETERMINISTIC.value)

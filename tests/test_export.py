@@ -115,21 +115,35 @@ def test_predict_script_writes_segmentations_and_rejects_bad_images(exported, tm
                            f"--images={folder}", f"--output_dir={out_dir}"],
                           capture_output=True, text=True, timeout=300, env=env)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    assert "b.png is 50x40, resized to 35x35" in proc.stderr
+    assert "b.png: resized 50x40 to 35x35" in proc.stderr
     with open(out_dir / "summary.json") as f:
         summary = json.load(f)
     assert [os.path.basename(s["file"]) for s in summary["images"]] == ["a.png", "b.png"]
     assert abs(sum(summary["images"][0]["slot_pixel_fraction"]) - 1) < 1e-9
     assert (out_dir / "a_segmentation.png").exists() and (out_dir / "masks.png").exists()
 
-    gray = tmp_path / "gray.png"
-    tf.io.write_file(str(gray), tf.io.encode_png(np.zeros((35, 35, 1), np.uint8)))
+    # Grayscale and RGBA files are converted, with a note, and segment like their RGB.
+    rgb = _uint8_images(1, seed=4)[0]
+    kinds = tmp_path / "kinds"
+    kinds.mkdir()
+    tf.io.write_file(str(kinds / "gray.png"), tf.io.encode_png(rgb[..., :1]))
+    tf.io.write_file(str(kinds / "gray_rgb.png"), tf.io.encode_png(np.repeat(rgb[..., :1], 3, -1)))
+    alpha = np.full((35, 35, 1), 255, np.uint8)
+    tf.io.write_file(str(kinds / "rgba.png"), tf.io.encode_png(np.concatenate([rgb, alpha], -1)))
+    tf.io.write_file(str(kinds / "rgb.png"), tf.io.encode_png(rgb))
+    kinds_out = tmp_path / "kinds_out"
     proc = subprocess.run([sys.executable, script, f"--saved_model={path}",
-                           f"--images={gray}", f"--output_dir={out_dir}"],
+                           f"--images={kinds}", f"--output_dir={kinds_out}",
+                           "--batch_size=1"],  # the same slot noise for every image
                           capture_output=True, text=True, timeout=300, env=env)
-    assert proc.returncode == 1
-    assert f"{gray}: has 1 channels, expected 3 (RGB)" in proc.stderr
-    assert "Traceback" not in proc.stderr
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "gray.png: grayscale: repeated to RGB" in proc.stderr
+    assert "rgba.png: RGBA: alpha channel dropped" in proc.stderr
+    with open(kinds_out / "summary.json") as f:
+        fractions = {os.path.basename(s["file"]): s["slot_pixel_fraction"]
+                     for s in json.load(f)["images"]}
+    assert fractions["gray.png"] == fractions["gray_rgb.png"]
+    assert fractions["rgba.png"] == fractions["rgb.png"]
 
     broken = tmp_path / "broken.png"
     broken.write_bytes(b"not an image")
@@ -164,3 +178,27 @@ def test_model_keras_beside_the_saved_model_loads_after_import_keras_slots(expor
     assert proc.stdout.strip().splitlines()[-1] == "SlotAttentionAutoEncoder"
     expected = model(images, seed=tf.constant([3, 4]))["recon"].numpy()
     np.testing.assert_allclose(np.load(tmp_path / "recon.npy"), expected, atol=1e-6)
+
+
+def test_prepare_image_applies_the_training_crop_of_clevr6():
+    from keras_slots.data import clevr6, pipeline
+
+    recorded = pipeline.preprocessing("clevr6")
+    assert recorded["crop"] == [[29, 221], [64, 256]] and recorded["source_size"] == [240, 320]
+    assert pipeline.preprocessing("tetrominoes")["crop"] is None
+    rng = np.random.default_rng(3)
+    rgb = rng.integers(0, 256, (240, 320, 3), dtype=np.uint8)
+    rgba = np.concatenate([rgb, np.full((240, 320, 1), 255, np.uint8)], axis=-1)
+    got, notes = export.prepare_image(rgba, (128, 128), recorded)
+    trained = clevr6.crop_and_resize({"image": rgb, "mask": np.zeros((1, 240, 320, 1),
+                                                                     np.uint8)})["image"]
+    np.testing.assert_array_equal(got, np.clip(np.round(trained.numpy()), 0, 255))
+    assert notes == ["RGBA: alpha channel dropped",
+                     "cropped rows 29:221, columns 64:256 as in training",
+                     "resized 192x192 to 128x128"]
+    # Without recorded preprocessing (an older export) the frame is only resized.
+    squashed, notes = export.prepare_image(rgb, (128, 128))
+    assert notes == ["resized 320x240 to 128x128"]
+    assert not np.array_equal(squashed, got)
+    with pytest.raises(ValueError, match="1 to 4 channels"):
+        export.prepare_image(np.zeros((4, 4, 5), np.uint8), (4, 4))

@@ -54,7 +54,7 @@ def test_decoder_upsamples_and_is_per_slot():
 
 
 def test_slot_mlp_baseline_shapes_and_config():
-    layer = SlotMLP(4, 16, 32)
+    layer = SlotMLP(4, 16, 32, feature_resolution=(5, 2), grid_size=(2, 2))
     slots, attn = layer(np.ones((2, 10, 8), "float32"))
     assert slots.shape == (2, 4, 16) and attn.shape == (2, 1, 4, 10)
     np.testing.assert_allclose(tf.reduce_sum(attn, axis=2).numpy(), 1.0)
@@ -98,3 +98,16 @@ def test_position_scale_multiplies_the_grid_and_round_trips():
     dec.build((None, None, 3))
     assert dec.position.scale == 8.0
     assert SpatialBroadcastDecoder.from_config(dec.get_config()).position_scale == 8.0
+
+
+def test_slot_mlp_sees_positions_of_the_resized_flattened_feature_map():
+    """The paper's baseline keeps position: moving features around changes the slots
+    (a mean over the feature set would not), and its MLP reads grid h * w * C inputs."""
+    layer = SlotMLP(3, 8, 16, feature_resolution=(6, 6), grid_size=(3, 3))
+    features = np.random.default_rng(0).normal(size=(2, 36, 4)).astype("float32")
+    slots, _ = layer(features)
+    shuffled, _ = layer(features[:, ::-1])
+    assert np.abs(slots.numpy() - shuffled.numpy()).max() > 1e-3
+    assert layer.hidden[0].kernel.shape == (3 * 3 * 4, 16)
+    assert [tuple(w.shape) for w in layer.trainable_weights] == [
+        (36,), (36,), (36, 16), (16,), (16, 16), (16,), (16, 24), (24,)]

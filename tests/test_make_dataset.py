@@ -27,8 +27,10 @@ def test_tetrominoes_file_holds_the_builtin_streams(tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     path = tmp_path / "tetrominoes_train.tfrecords"
     assert "20/20" in result.stderr  # The progress bar reached the end.
-    assert os.listdir(tmp_path) == ["tetrominoes_train.tfrecords"]
+    assert sorted(os.listdir(tmp_path)) == ["tetrominoes_train.tfrecords",
+                                            "tetrominoes_train.tfrecords.splits.json"]
     assert records.verify_file(str(path), "tetrominoes") == 20
+    assert records.split_sizes("tetrominoes", tmp_path) == (15, 5)
 
     first_images = {}
     for split, num in (("train", 15), ("test", 5)):
@@ -54,8 +56,22 @@ def test_unknown_dataset_and_unwritable_dir_fail_with_one_line(tmp_path):
     blocker = tmp_path / "a_file"
     blocker.write_text("not a folder")
     result = _run("--dataset=tetrominoes", f"--out_dir={blocker / 'sub'}",
-                  "--num_examples=2")
+                  "--num_examples=2", "--train_size=1")
     assert result.returncode != 0
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith("make_dataset: error: cannot create --out_dir")
     assert sorted(os.listdir(tmp_path)) == ["a_file"]
+
+
+def test_num_examples_alone_writes_both_splits_the_reader_finds(tmp_path):
+    result = _run("--dataset=tetrominoes", f"--out_dir={tmp_path}", "--num_examples=325")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "5 train, 320 test" in result.stdout
+    assert records.split_sizes("tetrominoes", tmp_path) == (5, 320)
+    assert len(list(records.read_dataset("tetrominoes", "train", tmp_path))) == 5
+    test = list(records.read_dataset("tetrominoes", "test", tmp_path, num_examples=2))
+    builtin = list(pipeline.get_dataset("tetrominoes", "test", num_examples=2))
+    np.testing.assert_array_equal(test[1]["image"].numpy(), builtin[1]["image"].numpy())
+    result = _run("--dataset=tetrominoes", f"--out_dir={tmp_path}", "--num_examples=300")
+    assert result.returncode != 0
+    assert "leaves no train records" in result.stderr.strip().splitlines()[-1]

@@ -13,13 +13,37 @@ from keras_slots import metrics
 # === Helpers (independent reference implementations) ===
 
 
-def sklearn_ari(true_ids, pred_ids, foreground_only=False):
-    """Per-image scikit-learn ARI, optionally on foreground pixels only."""
+def sklearn_ari(true_ids, pred_ids, foreground_only=False, num_background=1):
+    """Per-image scikit-learn ARI, optionally on foreground pixels (id >= num_background)."""
     scores = []
     for t, p in zip(true_ids, pred_ids):
-        keep = t != 0 if foreground_only else np.ones_like(t, dtype=bool)
+        keep = t >= num_background if foreground_only else np.ones_like(t, dtype=bool)
         scores.append(adjusted_rand_score(t[keep], p[keep]))
     return np.array(scores)
+
+
+def deepmind_ari(true_oh, pred_ids, num_pred):
+    """numpy transcription of the formula of DeepMind's segmentation_metrics.py.
+
+    true_oh: [B, P, Kt] one-hot ground truth (channels already dropped for FG-ARI);
+    pred_ids: [B, P]. 1.0 where both argmax labellings are constant, else the raw
+    formula (NaN for 0 / 0).
+    """
+    true_oh = true_oh.astype(np.float64)
+    pred_oh = np.eye(num_pred)[pred_ids]  # [B, P, Kp]
+    true_group_ids = np.argmax(true_oh, -1)  # [B, P]
+    n_points = true_oh.sum(axis=(1, 2))  # [B]
+    nij = np.einsum("bji,bjk->bki", pred_oh, true_oh)  # [B, Kt, Kp]
+    a, b = nij.sum(axis=1), nij.sum(axis=2)
+    rindex = (nij * (nij - 1)).sum(axis=(1, 2))
+    aindex = (a * (a - 1)).sum(axis=1)
+    bindex = (b * (b - 1)).sum(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        expected = aindex * bindex / (n_points * (n_points - 1))
+        ari = (rindex - expected) / ((aindex + bindex) / 2 - expected)
+    single = (np.all(true_group_ids == true_group_ids[:, :1], axis=1)
+              & np.all(pred_ids == pred_ids[:, :1], axis=1))
+    return np.where(single, 1.0, ari)
 
 
 def blob_labels(rng, batch, size, num_blobs):
@@ -221,6 +245,56 @@ def test_ari_rejects_bad_inputs():
         metrics.ari(ids - 1, ids)
     with pytest.raises(ValueError, match="num_pred"):
         metrics.ari(ids, ids + 3, num_pred=2)
+
+
+def test_deepmind_convention_matches_the_deepmind_formula():
+    rng = np.random.default_rng(11)
+    true_ids = rng.integers(0, 5, size=(12, 30))
+    pred_ids = rng.integers(0, 4, size=(12, 30))
+    true_ids[0], pred_ids[0] = 2, 3  # constant everywhere: 1.0 in both conventions
+    true_ids[1], pred_ids[1] = np.where(np.arange(30) < 10, 0, 1), 3  # one object, one slot
+    pred_ids[2] = np.where(true_ids[2] == 0, 0, 1)  # foreground all in slot 1
+    true_ids[2] = np.where(true_ids[2] == 0, 0, 1)  # ... and a single object: FG 0/0
+    true_ids[3], pred_ids[3] = 0, rng.integers(0, 4, size=30)  # empty foreground, mixed pred
+    true_ids[4], pred_ids[4] = 0, 2  # empty foreground, constant pred
+    true_oh = np.eye(5)[true_ids]  # [B, P, 5]
+    for keep_from, ignore in ((0, False), (1, True)):
+        want = deepmind_ari(true_oh[..., keep_from:], pred_ids, 4)
+        got, edge = metrics.ari(true_ids, pred_ids, ignore_background=ignore, num_pred=4,
+                                convention="deepmind")
+        np.testing.assert_allclose(got, want, atol=1e-12, equal_nan=True)
+        sk, _ = metrics.ari(true_ids, pred_ids, ignore_background=ignore, num_pred=4)
+        np.testing.assert_allclose(sk, sklearn_ari(true_ids, pred_ids, ignore), atol=1e-12)
+        np.testing.assert_allclose(got[~edge], sk[~edge], atol=1e-12)  # differ in 0/0 only
+    fg, edge = metrics.fg_ari(true_ids, pred_ids, convention="deepmind")
+    np.testing.assert_array_equal(edge[:5], True)
+    # Constant over all pixels (a dropped background pixel reads as entity 1): 1.0.
+    assert fg[0] == 1.0 and fg[1] == 1.0 and fg[4] == 1.0
+    assert np.isnan(fg[2]) and np.isnan(fg[3])  # the other 0/0 cases
+    with pytest.raises(ValueError, match="convention"):
+        metrics.ari(true_ids, pred_ids, convention="nan")
+
+
+def test_several_background_masks_are_all_ignored():
+    """Objects Room: ids 0-3 are sky, floor and walls; only ids >= 4 are objects."""
+    rng = np.random.default_rng(12)
+    true_ids = blob_labels(rng, 8, 12, 8)  # ids 0..8
+    pred_ids = np.where(rng.random(true_ids.shape) < 0.3, rng.integers(0, 7, true_ids.shape),
+                        true_ids % 7)
+    fg4, _ = metrics.fg_ari(true_ids, pred_ids, num_background=4)
+    np.testing.assert_allclose(fg4, sklearn_ari(true_ids, pred_ids, True, 4), atol=1e-12)
+    fg1, _ = metrics.fg_ari(true_ids, pred_ids)
+    np.testing.assert_allclose(fg1, sklearn_ari(true_ids, pred_ids, True, 1), atol=1e-12)
+    assert not np.allclose(fg1, fg4)
+    rows = brute_force_iou(true_ids, pred_ids, 9, 7)  # objects 1..8
+    kept = [r[3:] for r in brute_force_iou(true_ids, pred_ids, 9, 7)]  # objects 4..8
+    masks = ids_to_masks(true_ids, 9, 12)
+    np.testing.assert_allclose(metrics.mean_best_overlap(masks, pred_ids, 4),
+                               brute_force_mbo(kept), atol=1e-12)
+    np.testing.assert_allclose(metrics.mean_best_overlap(masks, pred_ids),
+                               brute_force_mbo(rows), atol=1e-12)
+    np.testing.assert_allclose(metrics.miou_matched(masks, pred_ids, 4),
+                               [brute_force_miou([r])[0] for r in kept], atol=1e-12)
 
 
 # === mBO and matched mIoU ===

@@ -494,3 +494,78 @@ def test_write_records_rejects_bad_scenes_and_leaves_no_file(tmp_path):
         records.write_records(path, [dict(good, mask=good["mask"].astype(np.float32))],
                               "tetrominoes")
     assert os.listdir(tmp_path) == []
+
+
+def test_clevr6_test_split_filters_before_taking_its_scenes(tmp_path):
+    rng = np.random.default_rng(9)
+    six = [(40 + 25 * i, 60 + 25 * i, 80 + 25 * i, 100 + 25 * i) for i in range(6)]
+    seven = six + [(200, 210, 200, 210)]
+    three = six[:3]
+    # Train: records 0-1. Test region: 7, 6, 7, 3, 7 objects.
+    boxes = [six, six, seven, six, seven, three, seven]
+    scenes = [_clevr_scene(rng, b) for b in boxes]
+    records.write_records(tmp_path / "clevr_with_masks_train.tfrecords", scenes,
+                          "clevr_with_masks")
+    test = list(records.read_dataset("clevr6", "test", tmp_path, num_examples=2,
+                                     train_size=2))
+    assert [int(e["num_objects"]) for e in test] == [6, 3]  # records 3 and 5
+    later = list(records.read_dataset("clevr6", "test", tmp_path, num_examples=1,
+                                      start_index=1, train_size=2))
+    assert int(later[0]["num_objects"]) == 3
+    # clevr_with_masks keeps the record split: 2 test records are records 2 and 3.
+    both = list(records.read_dataset("clevr_with_masks", "test", tmp_path, num_examples=2,
+                                     train_size=2))
+    assert [int(e["num_objects"]) for e in both] == [7, 6]
+    with pytest.raises(tf.errors.FailedPreconditionError, match="expected to contain 3"):
+        list(records.read_dataset("clevr6", "test", tmp_path, num_examples=3, train_size=2))
+
+
+def _scene_ids(elements, scenes):
+    """Index in `scenes` of each element, found by its image."""
+    keys = {s["image"].tobytes(): i for i, s in enumerate(scenes)}
+    return [keys[np.round((e["image"].numpy() + 1) * 127.5).astype(np.uint8).tobytes()]
+            for e in elements]
+
+
+def test_train_stream_shuffles_per_epoch_and_resumes_at_any_position(tmp_path):
+    from keras_slots.data import BUILTIN_GENERATORS
+
+    scenes = [BUILTIN_GENERATORS["tetrominoes"](np.random.default_rng([4, i]))
+              for i in range(10)]
+    records.write_records(tmp_path / "tetrominoes_train.tfrecords", scenes, "tetrominoes")
+
+    def stream(**kwargs):
+        kwargs = {"seed": 1, "window": 4, "train_size": 10, **kwargs}
+        return list(records.read_train_stream("tetrominoes", tmp_path, **kwargs).take(30))
+
+    full = stream()
+    assert [int(e["position"]) for e in full] == list(range(30))
+    ids = _scene_ids(full, scenes)
+    epochs = [ids[0:10], ids[10:20], ids[20:30]]
+    for epoch in epochs:
+        assert sorted(epoch) == list(range(10))  # every record once per epoch
+        # Windows of 4 records are shuffled among themselves.
+        assert [sorted(epoch[i:i + 4]) for i in (0, 4)] == [[0, 1, 2, 3], [4, 5, 6, 7]]
+    assert epochs[0] != list(range(10)) and epochs[0] != epochs[1]  # shuffled, anew
+    assert _scene_ids(stream(), scenes) == ids  # the same seed, the same order
+    assert _scene_ids(stream(seed=2), scenes) != ids
+    assert _scene_ids(stream(shuffle=False), scenes) == list(range(10)) * 3
+    for start in (3, 10, 13, 19):
+        resumed = stream(start_position=start)[:5]
+        assert [int(e["position"]) for e in resumed] == list(range(start, start + 5))
+        assert _scene_ids(resumed, scenes) == ids[start:start + 5]
+
+
+def test_split_sizes_file_and_short_file(tmp_path):
+    rng = np.random.default_rng(10)
+    records.write_records(tmp_path / "tetrominoes_train.tfrecords",
+                          [_to_memory("tetrominoes", _disk_scene("tetrominoes", rng))
+                           for _ in range(5)], "tetrominoes")
+    assert records.split_sizes("tetrominoes", tmp_path) == (60_000, 320)
+    records.write_split_sizes(str(tmp_path / "tetrominoes_train.tfrecords"), 3, 2)
+    assert records.split_sizes("tetrominoes", tmp_path) == (3, 2)
+    assert len(list(records.read_dataset("tetrominoes", "train", tmp_path))) == 3
+    assert len(list(records.read_dataset("tetrominoes", "test", tmp_path))) == 2
+    records.write_split_sizes(str(tmp_path / "tetrominoes_train.tfrecords"), 8, 2)
+    with pytest.raises(tf.errors.FailedPreconditionError, match="expected to contain 8"):
+        list(records.read_train_stream("tetrominoes", tmp_path).take(9))

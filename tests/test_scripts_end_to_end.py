@@ -67,7 +67,11 @@ def test_train_resume_evaluate(tmp_path):
     assert os.path.exists(os.path.join(export_dir, "saved_model.pb"))
     assert os.path.exists(os.path.join(export_dir, "model.keras"))
     with open(os.path.join(export_dir, "keras_slots.json")) as f:
-        assert json.load(f)["step"] == 6
+        metadata = json.load(f)
+    assert metadata["step"] == 6
+    assert metadata["preprocessing"] == {"source_size": [35, 35], "crop": None,
+                                         "resize": [35, 35], "resize_method": "bilinear",
+                                         "channels": 3}
 
 
 
@@ -94,3 +98,40 @@ def test_evaluate_without_checkpoint_gives_one_line(tmp_path):
     assert proc.returncode == 1
     assert last_line(proc).startswith("error: RunDirError: no config.json in")
     assert "Traceback" not in proc.stderr
+
+
+def test_readme_data_path_make_dataset_train_evaluate(tmp_path):
+    """make_dataset --num_examples -> train --data_dir -> evaluate: both splits are found,
+    the data folder is part of the saved config, per-image scores are written, and a file
+    shorter than its split is a one-line error."""
+    data_dir = str(tmp_path / "data")
+    made = run_script("make_dataset.py", "--dataset=tetrominoes", f"--out_dir={data_dir}",
+                      "--num_examples=330")
+    assert made.returncode == 0, made.stderr[-2000:]
+    model_dir = str(tmp_path / "run")
+    trained = run_script("train.py", f"--model_dir={model_dir}", f"--data_dir={data_dir}",
+                         "--num_steps=3", *TINY)  # 12 images: past the 10 train records
+    assert trained.returncode == 0, trained.stderr[-2000:]
+    with open(os.path.join(model_dir, "config.json")) as f:
+        assert json.load(f)["train"]["data_dir"] == data_dir
+    switched = run_script("train.py", f"--model_dir={model_dir}", "--num_steps=4", *TINY)
+    assert switched.returncode != 0 and "train.data_dir" in last_line(switched)
+
+    out_dir = str(tmp_path / "eval")
+    evaluated = run_script("evaluate.py", f"--model_dir={model_dir}", "--num_examples=6",
+                           "--batch_size=3", f"--output_dir={out_dir}")
+    assert evaluated.returncode == 0, evaluated.stderr[-2000:]
+    with open(os.path.join(out_dir, "metrics.json")) as f:
+        table = json.load(f)
+    assert table["data_dir"] == data_dir and "over test images" in table["spread"]
+    with open(os.path.join(out_dir, "per_image.json")) as f:
+        rows = json.load(f)
+    assert [row["index"] for row in rows] == list(range(6))
+    assert abs(sum(row["fg_ari"] for row in rows) / 6 - table["fg_ari"]["mean"]) < 1e-9
+
+    os.remove(os.path.join(data_dir, "tetrominoes_train.tfrecords.splits.json"))
+    short = run_script("train.py", f"--model_dir={tmp_path / 'short'}",
+                       f"--data_dir={data_dir}", "--num_steps=2", *TINY)
+    assert short.returncode == 1 and "Traceback" not in short.stderr
+    assert "expected to contain 60000 elements" in last_line(short)
+    assert "make_dataset.py" in last_line(short)

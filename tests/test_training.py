@@ -256,6 +256,7 @@ def test_training_from_published_files_resumes_at_the_same_record(tmp_path):
     fmt = formats.get_format("tetrominoes")
     scenes = [BUILTIN_GENERATORS["tetrominoes"](np.random.default_rng([5, i])) for i in range(40)]
     records.write_records(str(data_dir / fmt.file_name), scenes, fmt)
+    records.write_split_sizes(str(data_dir / fmt.file_name), 40, 0)
     config = tiny_config(**{"train.num_steps": 6})
     straight = loop.train(config, str(tmp_path / "straight"), data_dir=str(data_dir))
     resumed_dir = str(tmp_path / "resumed")
@@ -273,3 +274,35 @@ def test_full_disk_fails_at_start(tmp_path, monkeypatch):
     monkeypatch.setattr(shutil, "disk_usage", lambda path: usage(10**9, 10**9 - 2**20, 2**20))
     with pytest.raises(checkpoints.RunDirError, match="has only 1 MiB free"):
         checkpoints.check_writable(str(tmp_path / "run"))
+
+
+def test_filtered_clevr6_files_resume_at_the_same_record_with_shuffling(tmp_path):
+    """CLEVR6 drops scenes with more than six objects: the resume point counts records."""
+    from keras_slots.data import BUILTIN_GENERATORS, records
+    from keras_slots.training import loop
+
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    path = str(data_dir / "clevr_with_masks_train.tfrecords")
+    scenes = [BUILTIN_GENERATORS["clevr_with_masks"](np.random.default_rng([6, i]))
+              for i in range(14)]
+    kept = sum(int((s["mask"][1:] > 0).any(axis=(1, 2, 3)).sum() <= 6) for s in scenes)
+    assert 3 <= kept <= 11  # some scenes are filtered out, and an epoch is short
+    records.write_records(path, scenes, "clevr_with_masks")
+    records.write_split_sizes(path, 14, 0)
+    config = get_preset("clevr").override(**{
+        "model.encoder_channels": (8,), "model.encoder_mlp_size": 16, "model.slot_size": 16,
+        "model.mlp_hidden_size": 16, "model.num_slots": 3, "model.decoder_channels": (8,) * 4,
+        "model.decoder_strides": (2, 2, 2, 2), "train.batch_size": 2, "train.log_every": 1,
+        "train.image_every": 1000, "train.checkpoint_every": 2, "train.warmup_steps": 2,
+        "train.precision": "float32", "train.num_steps": 8})
+    straight = loop.train(config, str(tmp_path / "straight"), data_dir=str(data_dir))
+    resumed_dir = str(tmp_path / "resumed")
+    loop.train(config.override(**{"train.num_steps": 4}), resumed_dir, data_dir=str(data_dir))
+    resumed = loop.train(config, resumed_dir, data_dir=str(data_dir))
+    assert len(resumed["losses"]) == 4
+    np.testing.assert_allclose(resumed["losses"], straight["losses"][4:], rtol=1e-5)
+    reader = tf.train.load_checkpoint(tf.train.latest_checkpoint(resumed_dir))
+    position = [reader.get_tensor(n) for n in reader.get_variable_to_shape_map()
+                if n.startswith("data_position")][0]
+    assert position > 2 * 8  # more records read than the 16 scenes trained on

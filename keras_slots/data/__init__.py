@@ -9,4 +9,5 @@ from keras_slots.data.pipeline import BUILTIN_GENERATORS
 from keras_slots.data.pipeline import DATASET_NAMES
 from keras_slots.data.pipeline import DATASET_SPECS
 from keras_slots.data.pipeline import get_dataset
+from keras_slots.data.pipeline import get_train_stream
 from keras_slots.data.pipeline import to_model_ready

@@ -70,6 +70,7 @@ BUILTIN_GENERATORS = {
 
 # Raw-scene transformations applied (per scene, in tf.data) before `to_model_ready`.
 RAW_TRANSFORMS = {"clevr6": clevr6.crop_and_resize}
+RAW_CROPS = {"clevr6": clevr6.CROP}  # ((top, bottom), (left, right)) of those transforms.
 
 SPLIT_CODES = {"train": 0, "test": 1}
 DEFAULT_NUM_EXAMPLES = {"train": None, "test": 320}  # None: an infinite stream.
@@ -101,6 +102,22 @@ def to_model_ready(raw, num_background=1):
     present = tf.reduce_any(foreground > 0, axis=[-3, -2, -1])  # [..., K-b]
     element["num_objects"] = tf.reduce_sum(tf.cast(present, tf.int32), axis=-1)  # [...]
     return element
+
+
+def preprocessing(name):
+    """How a raw image of dataset `name` becomes a model input; stored in exports.
+
+    Returns:
+        dict: "source_size" [H, W] of the stored images, "crop" [[top, bottom], [left,
+        right]] or None, "resize" [H, W] the model's input size, "resize_method", and
+        "channels" (3: RGB).
+    """
+    height, width = DATASET_SPECS[name].image_size
+    crop = RAW_CROPS.get(name)
+    size = clevr6.RESOLUTION if name == "clevr6" else (height, width)
+    return {"source_size": [height, width],
+            "crop": [list(rows_or_cols) for rows_or_cols in crop] if crop else None,
+            "resize": list(size), "resize_method": "bilinear", "channels": 3}
 
 
 def model_ready_fn(name):
@@ -146,6 +163,36 @@ def get_dataset(name, split="train", *, data_dir=None, seed=0, num_examples=None
         num_examples = DEFAULT_NUM_EXAMPLES[split]
     return _builtin_dataset(name, BUILTIN_GENERATORS[name], SPLIT_CODES[split], seed,
                             num_examples, start_index)
+
+
+def get_train_stream(name, *, data_dir=None, seed=0, start_position=0, shuffle=True):
+    """The infinite training stream of a dataset; every element carries its "position".
+
+    Built-in: scene i of the "train" split has position i. Files: the train split epoch
+    after epoch, shuffled per epoch from (seed, epoch) unless `shuffle` is False, with
+    positions counted over records before any filter (see records.read_train_stream).
+    Either way `start_position` = the position after the last element consumed resumes
+    the stream exactly.
+
+    Args:
+        name: one of DATASET_NAMES with a train split.
+        data_dir: folder of the published files; None uses the built-in generator.
+        seed: seed of the built-in stream, or of the file shuffle.
+        start_position: position of the first element.
+        shuffle: shuffle file records per epoch (built-in streams are fresh scenes anyway).
+
+    Returns:
+        A dataset of model-ready elements (see `get_dataset`) plus "position" int64 [].
+    """
+    if data_dir is not None:
+        if name not in DATASET_SPECS:
+            raise DatasetError(f"unknown dataset {name!r}; choose one of "
+                               f"{', '.join(DATASET_NAMES)}")
+        records = importlib.import_module("keras_slots.data.records")
+        return records.read_train_stream(name, data_dir, seed=seed, shuffle=shuffle,
+                                         start_position=start_position)
+    stream = get_dataset(name, "train", seed=seed, start_index=start_position)
+    return stream.enumerate(start_position).map(lambda i, e: dict(e, position=i))
 
 
 def _builtin_dataset(name, generate, split_code, seed, num_examples, start_index):

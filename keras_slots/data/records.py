@@ -2,7 +2,18 @@
 
 Splits follow the paper's protocol: "train" is the first 70k (CLEVR) or 60k records of a
 file, "test" the 320 records right after them; the Objects Room test variants are test
-files as a whole.
+files as a whole. A file written by scripts/make_dataset.py with other sizes has a
+`<file>.splits.json` beside it ({"train": n, "test": m}) that overrides these sizes.
+
+CLEVR6 counts its 70k train records BEFORE the at-most-six-objects filter (so clevr6 and
+clevr_with_masks share the train/test boundary and no test scene was ever a train record
+of either); its test split is the first 320 scenes with at most six objects AFTER that
+boundary (the filter comes first, then 320 are taken).
+
+Training reads the train split epoch after epoch (`read_train_stream`); each epoch
+shuffles the records within consecutive windows of SHUFFLE_WINDOW records with a
+permutation drawn from (seed, epoch, window), and every element carries its position
+(epoch * train records + rank in the epoch's order), so a run resumes at the exact record.
 
 Errors. `read_dataset` raises `DataError` at construction for a missing file, a file with
 no records, and a first record that is corrupt or has the wrong layout. Later records are
@@ -17,6 +28,7 @@ Paths go through tf.io.gfile: files may be local or on any file system TensorFlo
 """
 
 import gzip
+import json
 import os
 import re
 import uuid
@@ -31,6 +43,8 @@ from keras_slots.data.pipeline import model_ready_fn
 
 COMPRESSION = "GZIP"
 SPLITS = ("train", "test")
+SPLITS_SUFFIX = ".splits.json"  # Split sizes of a file that is not the paper's layout.
+SHUFFLE_WINDOW = 1024  # Records shuffled together (the GZIP files are read sequentially).
 
 
 _ONE_BYTE = tuple(bytes([value]) for value in range(256))
@@ -53,8 +67,28 @@ def dataset_path(name, data_dir):
     return os.path.join(os.fspath(data_dir), formats.get_format(name).file_name)
 
 
+def split_sizes(name, data_dir):
+    """(train records, test records) of a dataset's file in data_dir.
+
+    The sizes come from `<file>.splits.json` when make_dataset.py wrote one, otherwise from
+    the paper's protocol (70k CLEVR or 60k train records, then 320 test records).
+    """
+    path = dataset_path(name, data_dir) + SPLITS_SUFFIX
+    if files.is_file(path):
+        with tf.io.gfile.GFile(path) as f:
+            sizes = json.load(f)
+        return int(sizes["train"]), int(sizes["test"])
+    return formats.train_size(name), formats.TEST_SIZE
+
+
+def write_split_sizes(path, train, test):
+    """Writes `<path>.splits.json`, the split sizes of a file not in the paper's layout."""
+    sizes = {"train": int(train), "test": int(test)}
+    files.write_atomic(path + SPLITS_SUFFIX, json.dumps(sizes))
+
+
 def read_dataset(name, split, data_dir, num_examples=None, start_index=0, *,
-                 train_size=None, test_size=formats.TEST_SIZE):
+                 train_size=None, test_size=None):
     """Reads a published file as an unbatched dataset of model-ready elements.
 
     Args:
@@ -62,12 +96,14 @@ def read_dataset(name, split, data_dir, num_examples=None, start_index=0, *,
             keeps scenes with at most 6 objects, crops and resizes them to 128x128).
         split: "train" or "test" ("test" only for the Objects Room test variants).
         data_dir: folder holding the published file.
-        num_examples: number of records of the split to read (before the CLEVR6 filter);
-            None reads the rest of the split.
-        start_index: index, within the split, of the first record to read.
-        train_size: records in the train split; None uses the paper's (70k CLEVR, 60k
-            others).
-        test_size: records in the test split, right after the train ones.
+        num_examples: number of records of the split to read (for the CLEVR6 train split:
+            records before the filter; for its test split: scenes after the filter); None
+            reads the rest of the split (320 scenes for the CLEVR6 test split).
+        start_index: index, within the split, of the first record to read (CLEVR6 test
+            split: of the first filtered scene).
+        train_size: records in the train split; None: `split_sizes`.
+        test_size: records in the test split, right after the train ones; None:
+            `split_sizes`.
 
     Returns:
         A tf.data.Dataset of dicts: "image" float32 [H, W, 3] in [-1, 1], "mask" uint8
@@ -78,27 +114,121 @@ def read_dataset(name, split, data_dir, num_examples=None, start_index=0, *,
     Raises:
         DataError: missing or empty file, or a bad first record.
         ValueError: unknown name or split, or a slice outside the split.
+
+    A file shorter than the split makes iteration raise
+    `tf.errors.FailedPreconditionError` ("expected to contain N elements").
     """
     fmt = formats.get_format(name)
-    first, count = _split_range(name, split, num_examples, start_index, train_size,
-                                test_size)
-    path = dataset_path(name, data_dir)
-    if not files.is_file(path):
-        raise DataError(f"dataset {name!r}: expected file {path} does not exist")
-    _check_first_record(path, fmt)
-
+    path = _checked_path(name, data_dir, fmt)
+    default_train, default_test = split_sizes(name, data_dir)
+    train_size = default_train if train_size is None else train_size
+    test_size = default_test if test_size is None else test_size
     parse = _record_parser(fmt, os.path.basename(path))
     indexed = tf.data.TFRecordDataset(path, compression_type=COMPRESSION).enumerate()
+    if name == "clevr6" and split == "test":  # Filter first, then take the 320 scenes.
+        if start_index < 0 or (num_examples is not None and num_examples < 0):
+            raise ValueError(f"start_index ({start_index}) and num_examples "
+                             f"({num_examples}) must be >= 0")
+        count = formats.TEST_SIZE if num_examples is None else num_examples
+        scenes = indexed.skip(train_size).map(parse, num_parallel_calls=tf.data.AUTOTUNE)
+        scenes = scenes.filter(clevr6.at_most_six_objects).skip(start_index).take(count)
+        scenes = scenes.apply(tf.data.experimental.assert_cardinality(count))
+        scenes = scenes.map(clevr6.crop_and_resize, num_parallel_calls=tf.data.AUTOTUNE)
+        return scenes.map(model_ready_fn(name), num_parallel_calls=tf.data.AUTOTUNE)
+    first, count = _split_range(name, split, num_examples, start_index, train_size,
+                                test_size)
     indexed = indexed.skip(first)  # (record index in the file, serialized Example)
     if count is not None:
         indexed = indexed.take(count)
     scenes = indexed.map(parse, num_parallel_calls=tf.data.AUTOTUNE)
     if count is not None:
         scenes = scenes.apply(tf.data.experimental.assert_cardinality(count))
+    return _finish(name, scenes)
+
+
+def read_train_stream(name, data_dir, *, seed=0, shuffle=True, start_position=0,
+                      window=SHUFFLE_WINDOW, train_size=None):
+    """The train split read epoch after epoch (an infinite stream), for training.
+
+    Epoch e reads the split's records in file order, or, with `shuffle`, permutes each run
+    of `window` consecutive records by a permutation drawn from (seed, e, window index):
+    the order changes every epoch, and the same seed gives the same order. Each element's
+    "position" is e * train_size + its rank in the epoch's order, counted over records
+    before the CLEVR6 filter, so `start_position` (the position after the last element
+    consumed) resumes exactly, filtered or not.
+
+    Args:
+        name: dataset name with a train split (not an Objects Room test variant).
+        data_dir: folder holding the file.
+        seed: int, seed of the shuffle.
+        shuffle: permute the records within windows, anew each epoch.
+        start_position: position of the first record to read (epoch and rank).
+        window: records per shuffled window.
+        train_size: records in the train split; None: `split_sizes`.
+
+    Returns:
+        A dataset of model-ready elements (see `read_dataset`) with "position" int64 [].
+        If the file holds fewer records than the split, iteration raises
+        `tf.errors.FailedPreconditionError` at the end of the first epoch.
+    """
+    fmt = formats.get_format(name)
+    if name in formats.TEST_ONLY:
+        raise ValueError(f"dataset {name!r} is a test set: it has no train split")
+    path = _checked_path(name, data_dir, fmt)
+    size = split_sizes(name, data_dir)[0] if train_size is None else train_size
+    if size < 1 or window < 1 or start_position < 0:
+        raise ValueError(f"train size ({size}), window ({window}) must be >= 1 and "
+                         f"start_position ({start_position}) >= 0")
+    size64, window64 = tf.constant(size, tf.int64), tf.constant(window, tf.int64)
+    first_epoch, first_rank = divmod(int(start_position), size)
+    parse = _record_parser(fmt, os.path.basename(path))
+
+    def permute(records, window_index, epoch):  # records: (index [m], serialized [m])
+        key = tf.stack([tf.cast(seed, tf.int64), epoch])  # [2]
+        key = tf.random.experimental.stateless_fold_in(key, window_index)  # [2]
+        order = tf.argsort(tf.random.stateless_uniform(tf.shape(records[0]), key))  # [m]
+        return tf.gather(records[0], order), tf.gather(records[1], order)  # [m] each
+
+    def epoch_records(epoch):
+        """(position, record index, serialized) of one epoch, from its first rank on."""
+        rank = tf.where(epoch == first_epoch, tf.constant(first_rank, tf.int64), 0)
+        start = rank // window64 * window64 if shuffle else rank  # Read from a window start.
+        records = tf.data.TFRecordDataset(path, compression_type=COMPRESSION).enumerate()
+        records = records.take(size64).apply(tf.data.experimental.assert_cardinality(size))
+        records = records.skip(start)
+        if shuffle:
+            records = records.batch(window64).enumerate(start // window64)
+            records = records.map(lambda w, r: permute(r, w, epoch)).unbatch()
+        ranked = records.enumerate(start)  # (rank, (record index, serialized))
+        ranked = ranked.filter(lambda r, _: r >= rank)
+        return ranked.map(lambda r, rec: (epoch * size64 + r, rec[0], rec[1]))
+
+    stream = tf.data.Dataset.counter(first_epoch).flat_map(epoch_records)
+
+    def parse_with_position(position, index, serialized):
+        scene = parse(index, serialized)
+        scene["position"] = position
+        return scene
+
+    scenes = stream.map(parse_with_position, num_parallel_calls=tf.data.AUTOTUNE)
+    return _finish(name, scenes)
+
+
+def _finish(name, scenes):
+    """Raw scenes -> model-ready elements (CLEVR6: filtered, cropped and resized)."""
     if name == "clevr6":
         scenes = scenes.filter(clevr6.at_most_six_objects).map(
             clevr6.crop_and_resize, num_parallel_calls=tf.data.AUTOTUNE)
     return scenes.map(model_ready_fn(name), num_parallel_calls=tf.data.AUTOTUNE)
+
+
+def _checked_path(name, data_dir, fmt):
+    """The dataset's file path, once its existence and first record are checked."""
+    path = dataset_path(name, data_dir)
+    if not files.is_file(path):
+        raise DataError(f"dataset {name!r}: expected file {path} does not exist")
+    _check_first_record(path, fmt)
+    return path
 
 
 def _split_range(name, split, num_examples, start_index, train_size, test_size):

@@ -25,7 +25,8 @@ class SlotAttentionAutoEncoder(keras.Model):
             decoder_position_scale: spatial broadcast decoder settings; they must decode to
             `resolution`.
         slot_encoder: "slot_attention" (the paper's model) or "slot_mlp" (the paper's Slot MLP
-            baseline: mean-pooled encoder features -> MLP -> K slots).
+            baseline: the encoder's feature map resized to 8x8, flattened -> MLP -> K
+            ordered slots; see models.SlotMLP).
         seed: seed of the slot noise when calls pass no explicit seed.
 
     Call arguments:
@@ -105,7 +106,8 @@ class SlotAttentionAutoEncoder(keras.Model):
             from keras_slots.models.slot_mlp import SlotMLP
 
             self.slot_attention = SlotMLP(
-                num_slots, slot_size, mlp_hidden_size, name="slot_mlp", dtype=policy
+                num_slots, slot_size, mlp_hidden_size, feature_resolution=self.resolution,
+                name="slot_mlp", dtype=policy,
             )
         else:
             raise ValueError(f"slot_encoder must be 'slot_attention' or 'slot_mlp', "

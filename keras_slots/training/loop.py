@@ -67,31 +67,57 @@ def reconstruction_loss(images, recon):
     return tf.reduce_mean(tf.square(tf.cast(recon, tf.float32) - images), axis=[1, 2, 3])
 
 
-def _input_pipeline(config, strategy, data_dir, start_step):
-    """Distributed batches of training images, starting exactly where `start_step` left off.
+class _PositionIterator:
+    """A distributed iterator of images that records the data position it has reached.
 
-    Built-in streams are infinite and indexed by scene, so the stream restarts at scene
-    start_step * batch. Files are read epoch after epoch: the first (partial) epoch starts at
-    that position modulo the paper's train split size.
+    Each element of the wrapped iterator is {"image", "position"}; `next()` (traced into
+    the training step) returns the images and stores the batch's position in `variable`,
+    so the checkpointed value is the position after the last batch actually consumed,
+    whatever the prefetching ahead of it.
+    """
+
+    def __init__(self, iterator, variable, strategy):
+        self._iterator, self._variable, self._strategy = iterator, variable, strategy
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        batch = next(self._iterator)
+        position = self._strategy.experimental_local_results(batch["position"])[0][0]
+        self._variable.assign(position)
+        return batch["image"]
+
+
+def _input_pipeline(config, strategy, data_dir, start_step, position=None):
+    """Distributed batches of training images, starting exactly where training left off.
+
+    Every element carries its data position (built-in: the scene index; files: epoch *
+    train records + rank within the epoch, counted before any filter, see
+    data.get_train_stream). `position`, a checkpointed int64 variable, holds the position
+    after the last consumed batch (-1 before the first: a checkpoint written without it
+    restarts at start_step * batch, exact for unfiltered data) and is updated as batches
+    are consumed.
     """
     tc = config.train
-    offset = start_step * tc.batch_size
+    if position is None:
+        position = tf.Variable(-1, dtype=tf.int64, trainable=False)
+    saved = int(position.numpy())
+    start = saved if saved >= 0 else start_step * tc.batch_size
+    ds = data_lib.get_train_stream(tc.dataset, data_dir=data_dir, seed=tc.seed,
+                                   start_position=start, shuffle=tc.shuffle)
+    batch = tc.batch_size
 
-    def read(start_index):
-        return data_lib.get_dataset(tc.dataset, "train", data_dir=data_dir, seed=tc.seed,
-                                    start_index=start_index)
+    def with_batch_position(elements):  # The position after the batch, on every row.
+        next_position = tf.reduce_max(elements["position"]) + 1
+        return {"image": elements["image"], "position": tf.fill([batch], next_position)}
 
-    if data_dir:
-        from keras_slots.data import formats
-
-        ds = read(offset % formats.train_size(tc.dataset)).concatenate(read(0).repeat())
-    else:
-        ds = read(offset)
-    ds = ds.batch(tc.batch_size, drop_remainder=True).map(lambda e: e["image"])
+    ds = ds.batch(batch, drop_remainder=True).map(with_batch_position)
     options = tf.data.Options()
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
     ds = ds.prefetch(tf.data.AUTOTUNE).with_options(options)
-    return iter(strategy.experimental_distribute_dataset(ds))
+    return _PositionIterator(iter(strategy.experimental_distribute_dataset(ds)), position,
+                             strategy)
 
 
 class _StopRequest:
@@ -163,7 +189,9 @@ def train(config, model_dir, *, strategy=None, data_dir=None, allow_config_chang
         optimizer = keras.optimizers.Adam(learning_rate=schedule, epsilon=1e-8)
         optimizer.build(model.trainable_variables)
         step = tf.Variable(0, dtype=tf.int64, name="step")
-    checkpoint = tf.train.Checkpoint(model=model, optimizer=optimizer, step=step)
+    data_position = tf.Variable(-1, dtype=tf.int64, trainable=False, name="data_position")
+    checkpoint = tf.train.Checkpoint(model=model, optimizer=optimizer, step=step,
+                                     data_position=data_position)
     manager = checkpoints.make_manager(checkpoint, out_dir, tc.keep_checkpoints)
     if manager.latest_checkpoint:
         checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
@@ -214,7 +242,7 @@ def train(config, model_dir, *, strategy=None, data_dir=None, allow_config_chang
         return model(images, seed=tf.constant([tc.seed, 0], tf.int32))
 
     eval_batch = _eval_batch(config, data_dir)
-    iterator = _input_pipeline(config, strategy, data_dir, start)
+    iterator = _input_pipeline(config, strategy, data_dir, start, data_position)
     bar = ProgressBar(tc.num_steps, initial=start, every=tc.log_every, stream=stream)
     print(f"precision: {compute_dtype} ({reason})", file=bar.stream)
     last_loss, last_time, last_step, losses = float("nan"), time.time(), start, []
@@ -271,21 +299,29 @@ def _eval_batch(config, data_dir):
     """The fixed evaluation batch: the first `eval_examples` test scenes, or None if disabled.
 
     Returns:
-        (images [E, H, W, 3], ground-truth ids [E, H*W]) or None.
+        (images [E, H, W, 3], ground-truth ids [E, H*W], number of background masks) or
+        None.
     """
     tc = config.train
     if tc.eval_every <= 0 or tc.eval_examples <= 0:
         return None
-    batch = next(iter(data_lib.get_dataset(
-        tc.dataset, "test", data_dir=data_dir, seed=tc.seed,
-        num_examples=tc.eval_examples).batch(tc.eval_examples)))
-    return batch["image"], metrics.masks_to_ids(batch["mask"].numpy())
+    try:
+        batch = next(iter(data_lib.get_dataset(
+            tc.dataset, "test", data_dir=data_dir, seed=tc.seed,
+            num_examples=tc.eval_examples).batch(tc.eval_examples)))
+    except (ValueError, StopIteration, tf.errors.OpError) as e:
+        logging.warning("no FG-ARI evaluation while training: the %s test split has fewer "
+                        "than %d scenes (%s)", tc.dataset, tc.eval_examples,
+                        str(e).splitlines()[0] if str(e) else type(e).__name__)
+        return None
+    background = data_lib.DATASET_SPECS[tc.dataset].num_background
+    return batch["image"], metrics.masks_to_ids(batch["mask"].numpy()), background
 
 
-def _fg_ari(predict, images, true_ids):
+def _fg_ari(predict, images, true_ids, num_background):
     """Mean FG-ARI of the model's masks on a fixed batch (the slot noise is seeded)."""
     pred_ids = metrics.masks_to_ids(predict(images)["masks"].numpy())  # [E, H*W]
-    scores, _ = metrics.ari(true_ids, pred_ids, ignore_background=True)
+    scores, _ = metrics.fg_ari(true_ids, pred_ids, num_background=num_background)
     return float(np.mean(scores))
 
 
