@@ -20,6 +20,16 @@ def run_script(name, *args):
                           capture_output=True, text=True, env=env, timeout=300)
 
 
+def evaluate_into(model_dir, out_dir, num_examples, batch_size):
+    """Runs evaluate.py and returns (its metrics.json, its stdout)."""
+    proc = run_script("evaluate.py", f"--model_dir={model_dir}",
+                      f"--num_examples={num_examples}", f"--batch_size={batch_size}",
+                      f"--output_dir={out_dir}")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    with open(os.path.join(out_dir, "metrics.json")) as f:
+        return json.load(f), proc.stdout
+
+
 def last_line(proc):
     return proc.stderr.strip().splitlines()[-1]
 
@@ -39,14 +49,10 @@ def test_train_resume_evaluate(tmp_path):
     assert events and all(name.startswith("events.out.tfevents") for name in events)
 
     out_dir = str(tmp_path / "eval")
-    evaluated = run_script("evaluate.py", f"--model_dir={model_dir}", "--num_examples=8",
-                           "--batch_size=4", f"--output_dir={out_dir}")
-    assert evaluated.returncode == 0, evaluated.stderr[-2000:]
-    with open(os.path.join(out_dir, "metrics.json")) as f:
-        table = json.load(f)
+    table, printed = evaluate_into(model_dir, out_dir, num_examples=8, batch_size=4)
     assert table["step"] == 6 and table["num_images"] == 8
     assert -1.0 <= table["fg_ari"]["mean"] <= 1.0 and table["fg_ari"]["n"] == 8
-    assert "| FG-ARI |" in evaluated.stdout
+    assert "| FG-ARI |" in printed
     assert os.path.getsize(os.path.join(out_dir, "masks.png")) > 1000
     from keras_slots import visualize
 
@@ -118,11 +124,7 @@ def test_readme_data_path_make_dataset_train_evaluate(tmp_path):
     assert switched.returncode != 0 and "train.data_dir" in last_line(switched)
 
     out_dir = str(tmp_path / "eval")
-    evaluated = run_script("evaluate.py", f"--model_dir={model_dir}", "--num_examples=6",
-                           "--batch_size=3", f"--output_dir={out_dir}")
-    assert evaluated.returncode == 0, evaluated.stderr[-2000:]
-    with open(os.path.join(out_dir, "metrics.json")) as f:
-        table = json.load(f)
+    table, _ = evaluate_into(model_dir, out_dir, num_examples=6, batch_size=3)
     assert table["data_dir"] == data_dir and "over test images" in table["spread"]
     with open(os.path.join(out_dir, "per_image.json")) as f:
         rows = json.load(f)

@@ -145,6 +145,29 @@ def test_fg_ari_of_a_fixed_test_batch_is_logged_while_training(tmp_path):
     assert "eval/fg_ari" in tags
 
 
+def test_checkpoints_without_a_data_position_still_resume(tmp_path, monkeypatch):
+    from keras_slots.training import loop
+
+    config = tiny_config(**{"train.num_steps": 2})
+    straight = loop.train(config.override(**{"train.num_steps": 4}), str(tmp_path / "straight"))
+    real = tf.train.Checkpoint
+
+    def without_position(**objects):  # what versions before the data position saved
+        objects.pop("data_position", None)
+        return real(**objects)
+
+    model_dir = str(tmp_path / "old")
+    monkeypatch.setattr(tf.train, "Checkpoint", without_position)
+    loop.train(config, model_dir)
+    monkeypatch.undo()
+    reader = tf.train.load_checkpoint(tf.train.latest_checkpoint(model_dir))
+    assert not any(n.startswith("data_position") for n in reader.get_variable_to_shape_map())
+    resumed = loop.train(config.override(**{"train.num_steps": 4}), model_dir,
+                         allow_config_change=True)
+    assert resumed["step"] == 4
+    np.testing.assert_allclose(resumed["losses"], straight["losses"][2:], rtol=1e-4)
+
+
 def test_unusable_model_dir_fails_at_start(tmp_path):
     from keras_slots.training import loop
 

@@ -194,7 +194,12 @@ def train(config, model_dir, *, strategy=None, data_dir=None, allow_config_chang
                                      data_position=data_position)
     manager = checkpoints.make_manager(checkpoint, out_dir, tc.keep_checkpoints)
     if manager.latest_checkpoint:
-        checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
+        # Every weight, optimizer slot and the step must be there; the data position may be
+        # missing (checkpoints written before it existed: -1 means "from the step").
+        tf.train.Checkpoint(model=model, optimizer=optimizer, step=step).restore(
+            manager.latest_checkpoint).assert_existing_objects_matched()
+        tf.train.Checkpoint(data_position=data_position).restore(
+            manager.latest_checkpoint).expect_partial()
     start = int(step.numpy())
     writer = tf.summary.create_file_writer(os.path.join(model_dir, "train")) if chief else None
 
