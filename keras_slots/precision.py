@@ -11,6 +11,7 @@ AMX, such as AMD Zen 3 or most laptops before 2023; GPUs before NVIDIA Ampere) i
   both precisions; bfloat16 is picked only if it is at least 1.2x faster.
 """
 
+import functools
 import os
 import platform
 import time
@@ -106,11 +107,13 @@ def cpu_flags(cpuinfo_path="/proc/cpuinfo"):
     return None
 
 
+@functools.lru_cache(maxsize=None)
 def probe_bf16_speedup(repeats=5):
     """Times one 5x5 convolution (a Slot Attention decoder layer) in float32 and bfloat16.
 
     Returns:
-        float32 time / bfloat16 time (best of `repeats` each): > 1 means bf16 is faster.
+        float32 time / bfloat16 time (best of `repeats` each): > 1 means bf16 is faster. The
+        result is cached: a process measures once.
     """
     import tensorflow as tf
 

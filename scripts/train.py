@@ -92,16 +92,19 @@ def main(argv):
         raise app.UsageError(f"unexpected arguments: {argv[1:]}")
     config = make_config()
     from keras_slots import data
+    from keras_slots import precision
     from keras_slots.training import distribute, loop
 
     if config.train.dataset not in data.DATASET_NAMES:
         raise app.UsageError(f"unknown dataset {config.train.dataset!r}; choose one of "
                              f"{sorted(data.DATASET_NAMES)}")
     strategy = distribute.make_strategy(_STRATEGY.value)
+    dtype, reason = precision.resolve(config.train.precision)
     print(f"training {config.name} on {config.train.dataset} "
           f"({'files in ' + _DATA_DIR.value if _DATA_DIR.value else 'built-in generator'}) "
           f"with {strategy.num_replicas_in_sync} replica(s) into {_MODEL_DIR.value}",
           file=sys.stderr)
+    print(f"precision: {dtype} ({reason})", file=sys.stderr)
     result = loop.train(config, _MODEL_DIR.value, strategy=strategy,
                         data_dir=config.train.data_dir,
                         allow_config_change=_ALLOW_CONFIG_CHANGE.value,

@@ -38,6 +38,7 @@ def test_train_resume_evaluate(tmp_path):
     model_dir = str(tmp_path / "run")
     first = run_script("train.py", f"--model_dir={model_dir}", "--num_steps=4", *TINY)
     assert first.returncode == 0, first.stderr[-2000:]
+    assert "precision: float32 (float32 requested)" in first.stderr  # the start-up line
     assert tf.train.latest_checkpoint(model_dir).endswith("ckpt-4")
     assert os.path.exists(os.path.join(model_dir, "config.json"))
 

@@ -249,7 +249,7 @@ def train(config, model_dir, *, strategy=None, data_dir=None, allow_config_chang
     eval_batch = _eval_batch(config, data_dir)
     iterator = _input_pipeline(config, strategy, data_dir, start, data_position)
     bar = ProgressBar(tc.num_steps, initial=start, every=tc.log_every, stream=stream)
-    print(f"precision: {compute_dtype} ({reason})", file=bar.stream)
+    logging.info("precision: %s (%s)", compute_dtype, reason)
     last_loss, last_time, last_step, losses = float("nan"), time.time(), start, []
     evals, shown = [], {}
     with _StopRequest() as stop:
