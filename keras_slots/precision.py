@@ -77,16 +77,8 @@ def device_name(cpuinfo_path="/proc/cpuinfo"):
     """A short name of the machine's compute device, e.g. 'GPU:0' or 'AMD EPYC (2 cores)'."""
     if _gpus():
         return "GPU:0"
-    name = platform.processor() or platform.machine()
-    try:
-        with open(cpuinfo_path) as f:
-            for line in f:
-                if line.startswith("model name"):
-                    name = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    return f"{name} ({os.cpu_count()} cores)"
+    name = _cpuinfo_field("model name", cpuinfo_path)
+    return f"{name or platform.processor() or platform.machine()} ({os.cpu_count()} cores)"
 
 
 def cpu_flags(cpuinfo_path="/proc/cpuinfo"):
@@ -97,13 +89,19 @@ def cpu_flags(cpuinfo_path="/proc/cpuinfo"):
     """
     if platform.machine().lower() not in ("x86_64", "amd64"):
         return None
+    flags = _cpuinfo_field("flags", cpuinfo_path)
+    return None if flags is None else set(flags.split())
+
+
+def _cpuinfo_field(key, cpuinfo_path):
+    """The value of the first `key : value` line of /proc/cpuinfo, or None."""
     try:
         with open(cpuinfo_path) as f:
             for line in f:
-                if line.startswith("flags"):
-                    return set(line.split(":", 1)[1].split())
+                if line.startswith(key):
+                    return line.split(":", 1)[1].strip()
     except OSError:
-        return None
+        pass
     return None
 
 

@@ -10,6 +10,7 @@ Example:
         --out_dir=runs/tta --plot=docs/time_to_accuracy.png
 """
 
+import io
 import json
 import os
 import sys
@@ -17,7 +18,7 @@ import time
 
 from absl import app, flags
 
-from keras_slots import cli, config as config_lib
+from keras_slots import cli, config as config_lib, files
 
 _PRESET = flags.DEFINE_string("preset", "tetrominoes_cpu", "Recipe (a named config).")
 _SEEDS = flags.DEFINE_list("seeds", ["0", "1", "2", "3", "4"], "Training seeds.")
@@ -78,9 +79,7 @@ def run_seed(config, model_dir, test_examples):
               "final_fg_ari": float(scores.mean()),
               "final_fg_ari_image_std": float(scores.std()),
               "minutes": round((time.time() - start) / 60, 2)}
-    with open(done_path + ".tmp", "w") as f:
-        json.dump({"key": key, "result": result}, f)
-    os.replace(done_path + ".tmp", done_path)
+    files.write_atomic(done_path, json.dumps({"key": key, "result": result}))
     return result
 
 
@@ -113,10 +112,10 @@ def plot(runs, target, title, path):
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, loc="lower right")
     fig.tight_layout()
-    tmp = f"{path}.{os.getpid()}.tmp.png"
-    fig.savefig(tmp)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
     plt.close(fig)
-    os.replace(tmp, path)
+    files.write_atomic(path, buffer.getvalue())
 
 
 def main(argv):
@@ -146,9 +145,7 @@ def main(argv):
               "precision_reason": reason, "cpu": precision.device_name(), "summary": summary,
               "runs": runs}
     path = os.path.join(_OUT_DIR.value, "time_to_accuracy.json")
-    with open(path + ".tmp", "w") as f:
-        json.dump(report, f, indent=2)
-    os.replace(path + ".tmp", path)
+    files.write_atomic(path, json.dumps(report, indent=2))
     title = f"{_PRESET.value}, {dtype}, {precision.device_name()}"
     plot(runs, _TARGET.value, title, _PLOT.value or os.path.join(_OUT_DIR.value, "tta.png"))
     print(f"{summary['reached']}/{summary['seeds']} seeds reached FG-ARI {_TARGET.value}; "
