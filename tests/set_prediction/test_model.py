@@ -83,3 +83,11 @@ def test_training_step_reduces_the_loss_and_reaches_every_weight():
     for _ in range(20):
         last, _ = step(images, target)
     assert np.isfinite(last.numpy()) and last.numpy() < first.numpy()
+
+
+def test_mixed_precision_outputs_float32_probabilities():
+    model = SlotAttentionSetPredictor(**SMALL, dtype="mixed_bfloat16")
+    out = model(np.zeros((2, 16, 16, 3), "float32"), seed=SEED)
+    assert model.head.compute_dtype == "bfloat16"
+    assert out["pred"].dtype == tf.float32 and out["slots"].dtype == tf.float32
+    assert np.all((out["pred"].numpy() > 0) & (out["pred"].numpy() < 1))

@@ -42,7 +42,8 @@ def test_named_encoding_and_decoding_round_trip():
     names = targets.decode_names(rows)
     assert len(names) == 10
     for obj, decoded in zip(objects, names[:2]):
-        assert {k: decoded[k] for k in targets.PROPERTIES} == {k: obj[k] for k in targets.PROPERTIES}
+        for prop in targets.PROPERTIES:
+            assert decoded[prop] == obj[prop]
         np.testing.assert_allclose(decoded["coords"], obj["3d_coords"], atol=1e-6)
         assert decoded["real_object"] == 1.0
     assert names[2]["real_object"] == 0.0
