@@ -13,6 +13,8 @@ vectorised over the batch. Segmentation metrics take integer label maps:
 import numpy as np
 from scipy import optimize, stats
 
+from keras_slots.set_prediction import targets
+
 
 class MetricInputError(ValueError):
     """Raised when a metric receives arrays of the wrong shape, type or range."""
@@ -333,47 +335,82 @@ def summarize(values):
 
 # === Set prediction: average precision ===
 
-# Layout of the 19 numbers per object (REFERENCE.md "Set prediction").
-COORDS = slice(0, 3)  # (x, y, z) scaled to [0, 1]: original = 6 * value - 3
-PROPERTY_SLICES = {
-    "shape": slice(3, 6),
-    "size": slice(6, 8),
-    "material": slice(8, 10),
-    "color": slice(10, 18),
-}
-REAL_OBJECT = 18  # 1 for a real object, 0 for padding
-SET_ELEMENT_SIZE = 19
-COORD_SCALE = 6.0  # [0, 1] -> [-3, 3] width
+DISTANCE_THRESHOLDS = (np.inf, 1.0, 0.5, 0.25, 0.125)  # the paper's AP thresholds
 
 
 def _check_set(values, name):
     values = np.asarray(values, dtype=np.float64)
-    if values.ndim != 3 or values.shape[-1] != SET_ELEMENT_SIZE:
+    if values.ndim != 3 or values.shape[-1] != targets.ELEMENT_SIZE:
         raise MetricInputError(
-            f"{name} must be [B, S, {SET_ELEMENT_SIZE}], got shape {values.shape}")
+            f"{name} must be [B, S, {targets.ELEMENT_SIZE}], got shape {values.shape}")
     return values
 
 
 def _discrete_properties(values):
-    """[..., 19] -> int [..., 4] argmax of shape, size, material and colour."""
-    return np.stack([np.argmax(values[..., s], axis=-1) for s in PROPERTY_SLICES.values()],
-                    axis=-1)
+    """[..., 19] -> int [..., 4] argmax of size, material, shape and colour."""
+    return np.stack([np.argmax(values[..., block], axis=-1)
+                     for block in targets.PROPERTY_SLICES.values()], axis=-1)
+
+
+def ranking(scores):
+    """Order in which predictions are visited: decreasing score.
+
+    Ties are broken towards the LATER prediction (the reverse of a stable ascending sort),
+    as the paper's code does with `np.argsort(scores)[::-1]`.
+
+    Args:
+        scores: [M] real-object scores.
+
+    Returns:
+        int [M] indices into scores, best first.
+    """
+    return np.argsort(np.asarray(scores), kind="stable")[::-1]
+
+
+def nearest_matching_targets(pred, target):
+    """For each prediction, the nearest real target with the same four discrete properties.
+
+    Args:
+        pred: [B, S, 19] predictions.
+        target: [B, T, 19] targets (rows with real-object flag 0 are padding).
+
+    Returns:
+        (index int [B, S], distance float64 [B, S]): the target row and its 3D distance in
+        original units (6 x the distance of the [0, 1] coordinates); index -1 and distance
+        inf where no real target of the image has the prediction's size, material, shape
+        and colour. Equal distances go to the lower target row.
+    """
+    offsets = targets.COORD_SCALE * (pred[:, :, None, targets.COORDS]
+                                     - target[:, None, :, targets.COORDS])  # [B, S, T, 3]
+    distance = np.sqrt(np.sum(offsets ** 2, axis=-1))  # [B, S, T]
+    same = np.all(_discrete_properties(pred)[:, :, None, :]
+                  == _discrete_properties(target)[:, None, :, :], axis=-1)  # [B, S, T]
+    real = target[:, None, :, targets.REAL_OBJECT] != 0  # [B, 1, T]
+    distance = np.where(same & real, distance, np.inf)  # [B, S, T]
+    if distance.shape[2] == 0:
+        return np.full(distance.shape[:2], -1), np.full(distance.shape[:2], np.inf)
+    index = np.argmin(distance, axis=2)  # [B, S] first minimum
+    nearest = np.take_along_axis(distance, index[:, :, None], axis=2)[:, :, 0]  # [B, S]
+    return np.where(np.isfinite(nearest), index, -1), nearest
 
 
 def set_true_positives(pred, target, distance_threshold):
-    """Marks which predictions are true positives under greedy matching per image.
+    """Marks which predictions are true positives under the paper's AP rule.
 
-    Predictions of an image are visited in decreasing order of their real-object score
-    (stable: ties keep slot order). Each one is a true positive iff some real target of the
-    same image (real-object flag > 0.5) that no earlier prediction matched has all discrete
-    properties (argmax of shape, size, material, colour) equal to the prediction's and lies
-    strictly closer than `distance_threshold` in original 3D units; it then takes the
-    nearest such target. The loop runs over slot ranks, vectorised over images.
+    Predictions are visited in decreasing order of their real-object score (`ranking` over
+    all images at once). Each one looks up the nearest real target of its image whose size,
+    material, shape and colour (argmax) all equal its own; the nearest is taken among ALL
+    such targets, also those a higher-ranked prediction already detected. It is a true
+    positive iff that distance, in original 3D units, is strictly below
+    `distance_threshold` and the target was not detected before; the target is then
+    detected. Otherwise (no such target, too far, or already detected) it is a false
+    positive. So a duplicate prediction of a detected object is a false positive even when
+    another object with the same properties lies within the threshold.
 
     Args:
         pred: [B, S, 19] predictions.
         target: [B, T, 19] targets (padding rows have real-object flag 0).
-        distance_threshold: positive float or np.inf.
+        distance_threshold: positive float or np.inf (any distance).
 
     Returns:
         bool [B, S] true-positive flag of each prediction (in the given slot order).
@@ -386,24 +423,21 @@ def set_true_positives(pred, target, distance_threshold):
     if not distance_threshold > 0:
         raise MetricInputError(f"distance_threshold must be > 0 or inf, got {distance_threshold}")
     batch, num_pred = pred.shape[:2]
-    offsets = COORD_SCALE * (pred[:, :, None, COORDS] - target[:, None, :, COORDS])  # [B, S, T, 3]
-    distance = np.linalg.norm(offsets, axis=-1)  # [B, S, T]
-    same = np.all(_discrete_properties(pred)[:, :, None, :]
-                  == _discrete_properties(target)[:, None, :, :], axis=-1)  # [B, S, T]
-    close = distance < distance_threshold  # [B, S, T]
-    eligible = same & close & (target[:, None, :, REAL_OBJECT] > 0.5)  # [B, S, T]
-    order = np.argsort(-pred[:, :, REAL_OBJECT], axis=1, kind="stable")  # [B, S]
-    images = np.arange(batch)  # [B]
-    free = np.ones(target.shape[:2], dtype=bool)  # [B, T] targets not yet matched
-    hits = np.zeros((batch, num_pred), dtype=bool)  # [B, S]
-    for rank in range(num_pred):
-        slot = order[:, rank]  # [B]
-        candidates = eligible[images, slot] & free  # [B, T]
-        found = candidates.any(axis=1)  # [B]
-        nearest = np.argmin(np.where(candidates, distance[images, slot], np.inf), axis=1)  # [B]
-        hits[images, slot] = found
-        free[images[found], nearest[found]] = False
-    return hits
+    index, distance = nearest_matching_targets(pred, target)  # [B, S] each
+    candidate = (index >= 0) & (distance < distance_threshold)  # [B, S]
+    order = ranking(pred[:, :, targets.REAL_OBJECT].ravel())  # [B * S]
+    # A target is detected by the first prediction in the ranking that is a candidate for
+    # it; every later candidate for the same target is a duplicate.
+    images = np.repeat(np.arange(batch), num_pred)  # [B * S]
+    keys = (images * target.shape[1] + index.ravel())[order]  # [B * S] in ranked order
+    ranked_candidate = candidate.ravel()[order]  # [B * S]
+    _, first = np.unique(np.where(ranked_candidate, keys, -1), return_index=True)
+    ranked_hits = np.zeros(order.size, dtype=bool)  # [B * S]
+    ranked_hits[first] = True
+    ranked_hits &= ranked_candidate
+    hits = np.zeros(order.size, dtype=bool)
+    hits[order] = ranked_hits
+    return hits.reshape(batch, num_pred)
 
 
 def precision_recall_ap(precision, recall):
@@ -430,13 +464,15 @@ def precision_recall_ap(precision, recall):
 def average_precision(pred, target, distance_threshold=np.inf):
     """Set-prediction average precision over a dataset (CLEVR property prediction).
 
-    All B * S predictions are ranked by their real-object score (index 18, stable sort:
-    ties keep image then slot order). A prediction is a true positive iff all its discrete
-    properties (argmax of shape [3:6], size [6:8], material [8:10], colour [10:18]) match a
-    not-yet-matched real target of the same image and its 3D distance, in original units
-    ((x, y, z) = 6 * coords - 3), is strictly below `distance_threshold`; see
-    `set_true_positives`. Precision and recall (over all real targets) along the ranking
-    give AP by `precision_recall_ap`.
+    The paper's metric. All B * S predictions are ranked by their real-object score
+    (index 18; see `ranking`) and each is marked a true or false positive by
+    `set_true_positives`: it must have the size, material, shape and colour (argmax) of
+    the nearest such real target of its image, lie strictly closer than
+    `distance_threshold` to it in original units ((x, y, z) = 6 * coords - 3), and that
+    target must not have been detected by a higher-ranked prediction. Precision (true
+    positives over predictions so far) and recall (true positives over all real targets)
+    along the ranking give AP by `precision_recall_ap`. Rows are in the layout of
+    `keras_slots.set_prediction.targets`.
 
     Args:
         pred: [B, S, 19] predictions (sigmoid outputs).
@@ -449,12 +485,26 @@ def average_precision(pred, target, distance_threshold=np.inf):
     """
     hits = set_true_positives(pred, target, distance_threshold)  # [B, S]
     target = np.asarray(target, dtype=np.float64)
-    num_real = int(np.sum(target[:, :, REAL_OBJECT] > 0.5))
+    num_real = int(np.sum(target[:, :, targets.REAL_OBJECT] != 0))
     if num_real == 0:
         raise MetricInputError("target has no real objects, so recall is undefined")
-    scores = np.asarray(pred, dtype=np.float64)[:, :, REAL_OBJECT].ravel()  # [B * S]
-    ranked = hits.ravel()[np.argsort(-scores, kind="stable")]  # [B * S]
+    scores = np.asarray(pred, dtype=np.float64)[:, :, targets.REAL_OBJECT].ravel()  # [B * S]
+    ranked = hits.ravel()[ranking(scores)]  # [B * S]
     true_positives = np.cumsum(ranked)  # [B * S]
     precision = true_positives / np.arange(1, ranked.size + 1)  # [B * S]
     recall = true_positives / num_real  # [B * S]
     return precision_recall_ap(precision, recall)
+
+
+def average_precision_table(pred, target, thresholds=DISTANCE_THRESHOLDS):
+    """AP at each distance threshold (the paper's Table 2 row).
+
+    Args:
+        pred: [B, S, 19] predictions.
+        target: [B, T, 19] targets.
+        thresholds: distance thresholds in original units (np.inf: positions ignored).
+
+    Returns:
+        dict threshold -> float AP in [0, 1].
+    """
+    return {threshold: average_precision(pred, target, threshold) for threshold in thresholds}
