@@ -100,9 +100,8 @@ def prepare_image(image, resolution, preprocessing=None):
     Args:
         image: uint8 [H, W, C] with C in 1..4.
         resolution: (height, width) of the model input.
-        preprocessing: the export's recorded preprocessing (DatasetInfo.preprocessing of
-            keras_slots.data.registry), or None
-            for an export that has none.
+        preprocessing: the export's recorded preprocessing (the dataset's
+            `DatasetInfo.preprocessing()`), or None for an export that has none.
 
     Returns:
         (uint8 [height, width, 3], list of notes saying what was done).

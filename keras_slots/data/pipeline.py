@@ -16,7 +16,6 @@ from keras_slots.data import seeding
 from keras_slots.data.elements import to_model_ready  # noqa: F401 (re-exported)
 from keras_slots.data.registry import DataError
 
-DEFAULT_NUM_EXAMPLES = {"train": None, "test": registry.PAPER_TEST_SIZE}  # None: infinite.
 CHUNK_SIZE = 32  # Scenes generated per numpy call.
 
 
@@ -30,7 +29,7 @@ def get_dataset(name, split="train", *, data_dir=None, seed=0, num_examples=None
         data_dir: folder of the published TFRecord files; None uses the built-in generator.
         seed: int >= 0, seed of the built-in stream (ignored when reading files).
         num_examples: number of elements; None gives an infinite built-in "train" stream,
-            320 built-in "test" scenes, or the rest of a file's split.
+            the test size (320) of built-in "test" scenes, or the rest of a file's split.
         start_index: index of the first scene, to resume a stream.
 
     Returns:
@@ -48,8 +47,8 @@ def get_dataset(name, split="train", *, data_dir=None, seed=0, num_examples=None
     if info.generate is None:
         raise DataError(f"no built-in generator for {name!r}; pass data_dir to read the "
                         "published TFRecord files")
-    if num_examples is None:
-        num_examples = DEFAULT_NUM_EXAMPLES[split]
+    if num_examples is None and split == "test":
+        num_examples = info.test_size  # None (train): an infinite stream.
     return _builtin_dataset(info, split, seed, num_examples, start_index)
 
 
