@@ -3,6 +3,7 @@
 import ast
 import dataclasses
 import os
+import time
 
 import numpy as np
 import pytest
@@ -14,7 +15,7 @@ from keras_slots.data import registry
 from keras_slots.data import seeding
 from keras_slots.data import tetrominoes
 
-DATA_DIR = os.path.join(os.path.dirname(registry.__file__))
+DATA_DIR = os.path.dirname(registry.__file__)
 
 # Facts of the published files, written out here independently of the package's tables:
 # name -> (image size, masks per scene, background masks, train records, test only).
@@ -52,6 +53,33 @@ def test_generator_gives_the_features_of_the_file(name):
     (height, width), k = info.image_size, info.num_entities
     assert scene["image"].shape == (height, width, 3) and scene["image"].dtype == np.uint8
     assert scene["mask"].shape == (k, height, width, 1) and scene["mask"].dtype == np.uint8
+
+
+@pytest.mark.parametrize("name", [n for n in PUBLISHED if not n.startswith("clevr")])
+def test_a_scene_is_a_pure_function_of_its_rng(name):
+    generate = registry.get(name).generate
+    a = generate(np.random.default_rng([7, 1, 3]))
+    b = generate(np.random.default_rng([7, 1, 3]))
+    c = generate(np.random.default_rng([7, 1, 4]))
+    for key in a:
+        assert a[key].tobytes() == b[key].tobytes(), key
+    assert a["image"].tobytes() != c["image"].tobytes()
+
+
+# CPU seconds per scene at most: measured 1-4 ms on 2 cores shared with other jobs.
+GENERATION_LIMITS = {name: 0.02 if name.startswith("objects_room") else 0.01
+                     for name in PUBLISHED if not name.startswith("clevr")}
+
+
+@pytest.mark.slow  # A time limit: not in the default run, where other jobs share the CPU.
+@pytest.mark.parametrize("name", sorted(GENERATION_LIMITS))
+def test_generation_is_fast(name):
+    generate = registry.get(name).generate
+    start = time.process_time()  # CPU time of this process, not wall time.
+    for i in range(40):
+        generate(seeding.scene_rng(0, "test", i))
+    per_scene = (time.process_time() - start) / 40
+    assert per_scene < GENERATION_LIMITS[name], per_scene
 
 
 def test_preprocessing_says_what_the_transform_does():
