@@ -33,7 +33,7 @@ def evaluate(model, dataset, *, batch_size=32, seed=0, num_slots=None, num_itera
         num_iterations: iterations to use (default: the trained number).
         keep_images: how many images (and outputs) of the first batch to return for pictures.
         num_background: leading ground-truth masks that are background (see
-            data.DatasetSpec); FG-ARI, mBO and mIoU ignore all of them.
+            DatasetInfo.num_background); FG-ARI, mBO and mIoU ignore all of them.
         convention: score of the ARI's 0/0 cases, "sklearn" (1.0) or "deepmind" (see
             metrics.ari).
 

@@ -2,14 +2,13 @@
 
 import json
 import os
-import shutil
-import uuid
 
 import keras
 import numpy as np
 import tensorflow as tf
 
 from keras_slots import files
+from keras_slots import images as images_lib
 
 SERVING_SEED = (0, 0)  # Slot noise seed of `serving_default`: outputs are repeatable.
 METADATA_FILE = "keras_slots.json"
@@ -57,7 +56,7 @@ def export_saved_model(model, export_dir, metadata, num_slots=None, num_iteratio
         return result
 
     def serve_uint8(images):
-        floats = tf.cast(images, tf.float32) / 127.5 - 1.0  # [B, H, W, 3] in [-1, 1]
+        floats = images_lib.to_model_range(images)  # [B, H, W, 3] in [-1, 1]
         return run(floats, tf.constant(SERVING_SEED, tf.int32))
 
     archive = keras.export.ExportArchive()
@@ -75,16 +74,9 @@ def export_saved_model(model, export_dir, metadata, num_slots=None, num_iteratio
             tf.io.gfile.rmtree(export_dir)
         _write_export(archive, model, export_dir, metadata)
         return export_dir
-    export_dir = os.path.abspath(export_dir)
-    parent = os.path.dirname(export_dir)
-    os.makedirs(parent, exist_ok=True)
-    tmp = os.path.join(parent, f".{os.path.basename(export_dir)}.tmp-{uuid.uuid4().hex}")
-    try:
+    with files.atomic_dir(export_dir) as tmp:
         _write_export(archive, model, tmp, metadata)
-        _replace_dir(tmp, export_dir)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return export_dir
+    return os.path.abspath(export_dir)
 
 
 def _write_export(archive, model, folder, metadata):
@@ -94,16 +86,6 @@ def _write_export(archive, model, folder, metadata):
         f.write(json.dumps(metadata, indent=2, sort_keys=True))
     model.save(os.path.join(folder, KERAS_FILE))
 
-
-def _replace_dir(src, dst):
-    """Moves src to dst; an old dst is moved aside first and deleted only afterwards."""
-    old = None
-    if os.path.exists(dst):
-        old = f"{dst}.old-{uuid.uuid4().hex}"
-        os.replace(dst, old)
-    os.replace(src, dst)
-    if old:
-        shutil.rmtree(old, ignore_errors=True)
 
 
 def prepare_image(image, resolution, preprocessing=None):
@@ -118,8 +100,8 @@ def prepare_image(image, resolution, preprocessing=None):
     Args:
         image: uint8 [H, W, C] with C in 1..4.
         resolution: (height, width) of the model input.
-        preprocessing: the export's recorded preprocessing (data.preprocessing), or None
-            for an export that has none.
+        preprocessing: the export's recorded preprocessing (the dataset's
+            `DatasetInfo.preprocessing()`), or None for an export that has none.
 
     Returns:
         (uint8 [height, width, 3], list of notes saying what was done).

@@ -6,6 +6,7 @@ import os
 import numpy as np
 
 from keras_slots import files
+from keras_slots.images import to_uint8
 
 # Distinct colours for slot ids in segmentation pictures (RGB, 0..255).
 PALETTE = np.array(
@@ -15,12 +16,6 @@ PALETTE = np.array(
      [128, 128, 0]],
     dtype=np.uint8,
 )
-
-
-def to_uint8(images):
-    """Maps float images in [-1, 1] to uint8 [0, 255]."""
-    images = np.nan_to_num(np.asarray(images, np.float32))  # NaN (diverged model) -> 0
-    return np.clip((images + 1.0) * 127.5 + 0.5, 0, 255).astype(np.uint8)
 
 
 def segmentation_colors(masks):

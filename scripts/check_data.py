@@ -26,24 +26,24 @@ def dataset_of(path):
     """
     import posixpath
 
-    from keras_slots.data import formats
+    from keras_slots.data import registry
 
     base = posixpath.basename(path.replace("\\", "/"))
-    for name, fmt in formats.FORMATS.items():
-        if fmt.file_name == base:
+    for name, info in registry.DATASETS.items():
+        if info.file_format.file_name == base:
             return name
     raise app.UsageError(f"cannot tell the dataset of {path} from its name; pass --dataset "
-                         f"(one of {', '.join(formats.FORMATS)})")
+                         f"(one of {', '.join(registry.DATASETS)})")
 
 
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {argv[1:]}")
-    from keras_slots.data import formats, records
+    from keras_slots.data import records, registry
 
-    if _DATASET.value is not None and _DATASET.value not in formats.FORMATS:
+    if _DATASET.value is not None and _DATASET.value not in registry.DATASETS:
         raise app.UsageError(f"unknown dataset {_DATASET.value!r}; choose one of "
-                             f"{', '.join(formats.FORMATS)}")
+                             f"{', '.join(registry.DATASETS)}")
     for path in _FILES.value:
         name = _DATASET.value or dataset_of(path)
         count = records.verify_file(path, name)

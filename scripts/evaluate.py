@@ -42,15 +42,15 @@ def main(argv):
                              _NUM_PICTURE)
     if not tf.io.gfile.isdir(_MODEL_DIR.value):
         raise app.UsageError(f"--model_dir {_MODEL_DIR.value} does not exist")
-    from keras_slots import data, evaluation, visualize
-    from keras_slots.training import checkpoints, loop
+    from keras_slots import data, evaluation, files, visualize
+    from keras_slots.training import loop
 
     model, config, step = loop.restore_model(_MODEL_DIR.value, _CHECKPOINT.value)
     dataset_name = _DATASET.value or config.train.dataset
-    if dataset_name not in data.DATASET_SPECS:
+    if dataset_name not in data.DATASETS:
         raise app.UsageError(f"unknown dataset {dataset_name!r}")
     data_dir = config.train.data_dir if _DATA_DIR.value is None else (_DATA_DIR.value or None)
-    num_background = data.DATASET_SPECS[dataset_name].num_background
+    num_background = data.DATASETS[dataset_name].num_background
     dataset = data.get_dataset(dataset_name, "test", data_dir=data_dir,
                                seed=config.train.seed, num_examples=_NUM_EXAMPLES.value)
     results = evaluation.evaluate(
@@ -69,10 +69,10 @@ def main(argv):
                                        "mask 0 only)" if num_background > 1 else ""))})
     out_dir = _OUTPUT_DIR.value or os.path.join(_MODEL_DIR.value, "eval")
     tf.io.gfile.makedirs(out_dir)
-    checkpoints.write_atomic(os.path.join(out_dir, "metrics.json"),
+    files.write_atomic(os.path.join(out_dir, "metrics.json"),
                              json.dumps(table, indent=2, sort_keys=True))
-    checkpoints.write_atomic(os.path.join(out_dir, "metrics.md"), evaluation.markdown(table))
-    checkpoints.write_atomic(os.path.join(out_dir, "per_image.json"),
+    files.write_atomic(os.path.join(out_dir, "metrics.md"), evaluation.markdown(table))
+    files.write_atomic(os.path.join(out_dir, "per_image.json"),
                              json.dumps(evaluation.per_image_rows(results), indent=1))
     # Mean of each metric as a TensorBoard scalar in <model_dir>/eval, next to train/.
     writer = tf.summary.create_file_writer(os.path.join(_MODEL_DIR.value, "eval"))

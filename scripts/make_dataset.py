@@ -14,18 +14,16 @@ Example:
 """
 
 import os
-import sys
-import time
 
 from absl import app
 from absl import flags
-import numpy as np
 import tensorflow as tf
 
 from keras_slots import cli, files
-from keras_slots.data import formats
 from keras_slots.data import records
-from keras_slots.data.pipeline import BUILTIN_GENERATORS
+from keras_slots.data import registry
+from keras_slots.data import seeding
+from keras_slots.training.progress import ProgressBar
 
 _DATASET = flags.DEFINE_string("dataset", None, "Built-in dataset name, e.g. tetrominoes.",
                                required=True)
@@ -40,104 +38,92 @@ _TRAIN_SIZE = flags.DEFINE_integer(
     "the 320 test records when --num_examples is set.")
 _SEED = flags.DEFINE_integer("seed", 0, "Seed of the built-in streams.")
 
-_BAR_WIDTH = 30
 
-
-def _fail(message):
-    """Prints one line to stderr and exits with status 1."""
-    print(f"make_dataset: error: {message}", file=sys.stderr)
-    sys.exit(1)
-
-
-def stream_scenes(generate, seed, num_examples, train_size, test_only):
+def stream_scenes(info, seed, num_examples, train_size):
     """Yields the scenes of a file: the train stream, then the test stream.
 
     Args:
-        generate: callable(rng) -> raw scene.
+        info: the dataset's registry.DatasetInfo (with a generator).
         seed: stream seed.
         num_examples: number of scenes.
-        train_size: scenes taken from the train stream first.
-        test_only: True to take every scene from the test stream.
+        train_size: scenes taken from the train stream first (ignored for a test set,
+            whose scenes all come from the test stream).
 
     Yields:
         Raw scene dicts.
     """
     for index in range(num_examples):
-        if test_only:
-            split_code, scene_index = 1, index
+        if info.test_only:
+            split, scene_index = "test", index
         elif index < train_size:
-            split_code, scene_index = 0, index
+            split, scene_index = "train", index
         else:
-            split_code, scene_index = 1, index - train_size
-        yield generate(np.random.default_rng([seed, split_code, scene_index]))
+            split, scene_index = "test", index - train_size
+        yield info.generate(seeding.scene_rng(seed, split, scene_index))
 
 
 def with_progress(items, total, label):
-    """Yields items while drawing a text progress bar on stderr."""
-    start = time.monotonic()
-    shown = -1
+    """Yields items while drawing a progress bar on stderr (about 100 lines in a log)."""
+    bar = ProgressBar(total, every=max(1, total // 100), unit="scenes", label=label)
     for done, item in enumerate(items, start=1):
         yield item
-        percent = done * 100 // total
-        if percent != shown or done == total:
-            shown = percent
-            filled = done * _BAR_WIDTH // total
-            rate = done / max(time.monotonic() - start, 1e-9)
-            sys.stderr.write(f"\r{label} [{'#' * filled}{'.' * (_BAR_WIDTH - filled)}] "
-                             f"{done}/{total} {rate:.0f} scenes/s")
-            sys.stderr.flush()
-    sys.stderr.write("\n")
+        bar.update(done)
+
+
+def split_sizes(info, num_examples, train_size):
+    """(train records, test records) of the file, from the flags and the paper's sizes."""
+    if info.test_only:
+        return 0, info.test_size if num_examples is None else num_examples
+    if train_size is None and num_examples is not None:
+        if num_examples <= info.test_size:
+            raise app.UsageError(f"--num_examples={num_examples} leaves no train records "
+                                 f"after the {info.test_size} test records; pass more, "
+                                 "or set --train_size")
+        train_size = num_examples - info.test_size
+    if train_size is None:
+        train_size = info.train_size
+    if num_examples is None:
+        num_examples = train_size + info.test_size
+    train_records = min(train_size, num_examples)
+    return train_records, num_examples - train_records
 
 
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
-    if _NUM_EXAMPLES.value is not None and _NUM_EXAMPLES.value < 1:
-        raise app.UsageError(f"--num_examples must be >= 1, got {_NUM_EXAMPLES.value}")
+    cli.require_at_least_one(_NUM_EXAMPLES)
     if _TRAIN_SIZE.value is not None and _TRAIN_SIZE.value < 0:
         raise app.UsageError(f"--train_size must be >= 0, got {_TRAIN_SIZE.value}")
-
-    name = _DATASET.value
-    if name not in BUILTIN_GENERATORS or name not in formats.FORMATS:
-        known = sorted(set(BUILTIN_GENERATORS) & set(formats.FORMATS))
-        _fail(f"unknown dataset {name!r}; built-in datasets: {', '.join(known)}")
-    test_only = name in formats.TEST_ONLY
-    num_examples = _NUM_EXAMPLES.value
-    train_size = _TRAIN_SIZE.value
-    if train_size is None and num_examples is not None and not test_only:
-        if num_examples <= formats.TEST_SIZE:
-            raise app.UsageError(f"--num_examples={num_examples} leaves no train records "
-                                 f"after the {formats.TEST_SIZE} test records; pass more, "
-                                 "or set --train_size")
-        train_size = num_examples - formats.TEST_SIZE
-    if train_size is None:
-        train_size = formats.train_size(name)
-    if num_examples is None:
-        num_examples = formats.TEST_SIZE if test_only else train_size + formats.TEST_SIZE
-    train_records = 0 if test_only else min(train_size, num_examples)
-    test_records = num_examples - train_records
+    builtin = [name for name, info in registry.DATASETS.items() if info.generate]
+    if _DATASET.value not in builtin:
+        raise app.UsageError(f"unknown dataset {_DATASET.value!r}; built-in datasets: "
+                             f"{', '.join(builtin)}")
+    info = registry.get(_DATASET.value)
+    train_records, test_records = split_sizes(info, _NUM_EXAMPLES.value, _TRAIN_SIZE.value)
+    num_examples = train_records + test_records
 
     out_dir = _OUT_DIR.value
     try:
         tf.io.gfile.makedirs(out_dir)
     except (OSError, tf.errors.OpError) as error:
-        _fail(f"cannot create --out_dir {out_dir}: {getattr(error, 'message', error)}")
+        raise OSError(f"cannot create --out_dir {out_dir}: "
+                      f"{getattr(error, 'message', error)}") from None
     if files.is_local(out_dir) and not os.access(out_dir, os.W_OK):
-        _fail(f"--out_dir {out_dir} is not writable")
+        raise OSError(f"--out_dir {out_dir} is not writable")
 
-    path = records.dataset_path(name, out_dir)
-    scenes = stream_scenes(BUILTIN_GENERATORS[name], _SEED.value, num_examples, train_size,
-                           test_only)
+    path = records.dataset_path(info.name, out_dir)
+    scenes = stream_scenes(info, _SEED.value, num_examples, train_records)
     try:
         count = records.write_records(
-            path, with_progress(scenes, num_examples, os.path.basename(path)), name)
+            path, with_progress(scenes, num_examples, os.path.basename(path)),
+            info.file_format)
     except OSError as error:
-        _fail(f"cannot write {path}: {error}")
+        raise OSError(f"cannot write {path}: {error}") from None
     sizes_file = path + records.SPLITS_SUFFIX
-    if os.path.exists(sizes_file):
-        os.remove(sizes_file)
-    if not test_only and (train_records, test_records) != (formats.train_size(name),
-                                                           formats.TEST_SIZE):
+    if tf.io.gfile.exists(sizes_file):
+        tf.io.gfile.remove(sizes_file)
+    if not info.test_only and (train_records, test_records) != (info.train_size,
+                                                                info.test_size):
         records.write_split_sizes(path, train_records, test_records)
         print(f"wrote {count} records to {path} ({train_records} train, {test_records} "
               f"test; split sizes in {os.path.basename(sizes_file)})")

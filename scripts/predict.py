@@ -69,6 +69,7 @@ def main(argv):
         raise ValueError(f"--saved_model {_SAVED_MODEL.value} is not a folder")
     import numpy as np
 
+    from keras_slots import images as images_lib
     from keras_slots import visualize
 
     loaded = tf.saved_model.load(_SAVED_MODEL.value)
@@ -92,7 +93,7 @@ def main(argv):
         counts = np.bincount(seg.ravel(), minlength=outputs["masks"].shape[1])
         summary.append({"file": path, "slot_pixel_fraction": (counts / seg.size).tolist(),
                         "slots_used": int(np.sum(counts > 0))})
-    float_images = images.astype(np.float32) / 127.5 - 1.0
+    float_images = images_lib.to_model_range(images).numpy()  # [B, H, W, 3] in [-1, 1]
     grid = visualize.slot_grid(float_images, outputs, max_images=len(files), scale=4)
     visualize.save_png(os.path.join(_OUTPUT_DIR.value, "masks.png"), grid)
     with tf.io.gfile.GFile(os.path.join(_OUTPUT_DIR.value, "summary.json"), "w") as f:

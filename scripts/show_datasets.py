@@ -29,9 +29,10 @@ def dataset_grid(elements, gap=2):
     """
     import numpy as np
 
+    from keras_slots import images as images_lib
     from keras_slots import visualize
 
-    images = np.stack([visualize.to_uint8(e["image"]) for e in elements])  # [n, H, W, 3]
+    images = np.stack([images_lib.to_uint8(e["image"]) for e in elements])  # [n, H, W, 3]
     ids = np.stack([np.argmax(e["mask"][..., 0], axis=0) for e in elements])  # [n, H, W]
     palette = np.concatenate([[[0, 0, 0]], visualize.PALETTE]).astype(np.uint8)
     masks = palette[ids % len(palette)]  # [n, H, W, 3]
@@ -46,14 +47,15 @@ def main(argv):
         raise app.UsageError(f"unexpected arguments: {argv[1:]}")
     from keras_slots import data, visualize
 
-    names = _DATASETS.value or list(data.BUILTIN_GENERATORS)
-    unknown = sorted(set(names) - set(data.BUILTIN_GENERATORS))
+    builtin = [name for name, info in data.DATASETS.items() if info.generate]
+    names = _DATASETS.value or builtin
+    unknown = sorted(set(names) - set(builtin))
     if unknown:
-        raise app.UsageError(f"no built-in generator for {unknown}; choose from "
-                             f"{sorted(data.BUILTIN_GENERATORS)}")
+        raise app.UsageError(f"no built-in generator for {unknown}; choose from {builtin}")
     tf.io.gfile.makedirs(_OUTPUT_DIR.value)
     for name in names:
-        ds = data.get_dataset(name, "train", seed=_SEED.value, num_examples=_NUM_SCENES.value)
+        split = data.DATASETS[name].splits[0]  # "train", or "test" for a test set.
+        ds = data.get_dataset(name, split, seed=_SEED.value, num_examples=_NUM_SCENES.value)
         grid = dataset_grid(list(ds.as_numpy_iterator()))
         scale = max(1, 384 // grid.shape[0])
         grid = grid.repeat(scale, axis=0).repeat(scale, axis=1)

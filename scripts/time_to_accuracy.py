@@ -70,7 +70,7 @@ def run_seed(config, model_dir, test_examples):
     model, _, _ = loop.restore_model(model_dir)
     dataset = data.get_dataset(config.train.dataset, "test", seed=config.train.seed,
                                num_examples=test_examples)
-    background = data.DATASET_SPECS[config.train.dataset].num_background
+    background = data.DATASETS[config.train.dataset].num_background
     scores = evaluation.evaluate(model, dataset, batch_size=32, seed=0,
                                  num_background=background)["fg_ari"]
     curve = [[round((e["time"] - start) / 60, 3), e["step"], round(e["fg_ari"], 4)]

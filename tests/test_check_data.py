@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from keras_slots.data import records
-from keras_slots.data.pipeline import BUILTIN_GENERATORS
+from keras_slots.data import registry
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -21,7 +21,7 @@ def run_check(*args):
 @pytest.fixture(scope="module")
 def good_file(tmp_path_factory):
     path = tmp_path_factory.mktemp("data") / "tetrominoes_train.tfrecords"
-    generate = BUILTIN_GENERATORS["tetrominoes"]
+    generate = registry.get("tetrominoes").generate
     records.write_records(str(path), [generate(np.random.default_rng([0, 0, i]))
                                       for i in range(6)], "tetrominoes")
     return path

@@ -181,11 +181,11 @@ def test_model_keras_beside_the_saved_model_loads_after_import_keras_slots(expor
 
 
 def test_prepare_image_applies_the_training_crop_of_clevr6():
-    from keras_slots.data import clevr6, pipeline
+    from keras_slots.data import clevr6, registry
 
-    recorded = pipeline.preprocessing("clevr6")
+    recorded = registry.get("clevr6").preprocessing()
     assert recorded["crop"] == [[29, 221], [64, 256]] and recorded["source_size"] == [240, 320]
-    assert pipeline.preprocessing("tetrominoes")["crop"] is None
+    assert registry.get("tetrominoes").preprocessing()["crop"] is None
     rng = np.random.default_rng(3)
     rgb = rng.integers(0, 256, (240, 320, 3), dtype=np.uint8)
     rgba = np.concatenate([rgb, np.full((240, 320, 1), 255, np.uint8)], axis=-1)

@@ -16,7 +16,7 @@ import tensorflow as tf
 
 from keras_slots import export, visualize
 from keras_slots.data import get_dataset, records
-from keras_slots.data.pipeline import BUILTIN_GENERATORS
+from keras_slots.data import registry
 from keras_slots.training import checkpoints, loop
 from tests.test_training import tiny_config
 
@@ -62,7 +62,7 @@ def test_train_resume_and_export_on_ram_filesystem(tmp_path):
 def test_data_files_on_ram_filesystem():
     data_dir = _ram("data")
     tf.io.gfile.makedirs(data_dir)
-    generate = BUILTIN_GENERATORS["tetrominoes"]
+    generate = registry.get("tetrominoes").generate
     path = records.dataset_path("tetrominoes", data_dir)
     scenes = [generate(np.random.default_rng([0, 0, i])) for i in range(5)]
     assert records.write_records(path, scenes, "tetrominoes") == 5

@@ -5,8 +5,8 @@ import subprocess
 import sys
 
 import numpy as np
-import pytest
 
+from keras_slots import cli
 from keras_slots.data import pipeline
 from keras_slots.data import records
 
@@ -20,13 +20,13 @@ def _run(*flags):
 
 
 def test_tetrominoes_file_holds_the_builtin_streams(tmp_path):
-    if "tetrominoes" not in pipeline.BUILTIN_GENERATORS:
-        pytest.skip("the tetrominoes generator is not registered in BUILTIN_GENERATORS yet")
     result = _run("--dataset=tetrominoes", f"--out_dir={tmp_path}", "--num_examples=20",
                   "--train_size=15", "--seed=3")
     assert result.returncode == 0, result.stderr[-2000:]
     path = tmp_path / "tetrominoes_train.tfrecords"
-    assert "20/20" in result.stderr  # The progress bar reached the end.
+    # The shared progress bar (keras_slots.training.progress) reached the end.
+    assert "tetrominoes_train.tfrecords [" + "#" * 24 + "] 20/20 " in result.stderr
+    assert " scenes/s eta " in result.stderr
     assert sorted(os.listdir(tmp_path)) == ["tetrominoes_train.tfrecords",
                                             "tetrominoes_train.tfrecords.splits.json"]
     assert records.verify_file(str(path), "tetrominoes") == 20
@@ -49,17 +49,18 @@ def test_tetrominoes_file_holds_the_builtin_streams(tmp_path):
 
 def test_unknown_dataset_and_unwritable_dir_fail_with_one_line(tmp_path):
     result = _run("--dataset=no_such_data", f"--out_dir={tmp_path}")
-    assert result.returncode != 0
+    assert result.returncode == cli.USAGE_ERROR
     last = result.stderr.strip().splitlines()[-1]
-    assert last.startswith("make_dataset: error: unknown dataset 'no_such_data'")
+    assert last.startswith("error: bad flag: unknown dataset 'no_such_data'; built-in "
+                           "datasets: clevr_with_masks, clevr6, ")
 
     blocker = tmp_path / "a_file"
     blocker.write_text("not a folder")
     result = _run("--dataset=tetrominoes", f"--out_dir={blocker / 'sub'}",
                   "--num_examples=2", "--train_size=1")
-    assert result.returncode != 0
+    assert result.returncode == 1
     last = result.stderr.strip().splitlines()[-1]
-    assert last.startswith("make_dataset: error: cannot create --out_dir")
+    assert last.startswith("error: OSError: cannot create --out_dir")
     assert sorted(os.listdir(tmp_path)) == ["a_file"]
 
 

@@ -3,11 +3,19 @@
 A raw scene is a dict of numpy arrays as a published record decodes ("image" uint8
 [H, W, 3], "mask" uint8 [K, H, W, 1] 0/255 with entity 0 the background, per-object
 attributes [K, ...]). `get_dataset` yields model-ready elements (see `to_model_ready`).
+Every dataset is described by one entry of `DATASETS` (keras_slots.data.registry).
 """
 
-from keras_slots.data.pipeline import BUILTIN_GENERATORS
-from keras_slots.data.pipeline import DATASET_NAMES
-from keras_slots.data.pipeline import DATASET_SPECS
+from keras_slots.data.elements import to_model_ready
 from keras_slots.data.pipeline import get_dataset
 from keras_slots.data.pipeline import get_train_stream
-from keras_slots.data.pipeline import to_model_ready
+from keras_slots.data.registry import DATASET_NAMES
+from keras_slots.data.registry import DATASETS
+from keras_slots.data.registry import DataError
+from keras_slots.data.registry import DatasetInfo
+
+# Older names: DATASET_SPECS[name] has .image_size, .num_entities and .num_background;
+# BUILTIN_GENERATORS[name] is the dataset's generator, rng -> raw scene.
+DATASET_SPECS = DATASETS
+BUILTIN_GENERATORS = {name: info.generate for name, info in DATASETS.items()
+                      if info.generate is not None}

@@ -8,6 +8,8 @@ integer code, decoded to uint8 [K].
 
 Multi-dSprites stores its masks as [H, W, K, 1]; every other file stores [K, H, W, 1].
 The Multi-dSprites "binarized" variant stores grayscale images [H, W, 1] and colours [K, 1].
+
+Which dataset reads which file is said in keras_slots.data.registry.
 """
 
 import dataclasses
@@ -108,14 +110,16 @@ def _objects_room_features(k, height, width):
     }
 
 
-def _multi_dsprites(variant, k):
+def multi_dsprites(variant, k):
+    """The file of a Multi-dSprites variant with k masks per scene."""
     grayscale = variant == "binarized"
     return FileFormat(f"multi_dsprites_{variant}.tfrecords", (64, 64), k,
                       _multi_dsprites_features(k, 64, 64, 1 if grayscale else 3),
                       masks_last=True, grayscale=grayscale)
 
 
-def _objects_room(file_name, k):
+def objects_room(file_name, k):
+    """An Objects Room file with k masks per scene."""
     return FileFormat(file_name, (64, 64), k, _objects_room_features(k, 64, 64))
 
 
@@ -124,48 +128,14 @@ CLEVR_WITH_MASKS = FileFormat("clevr_with_masks_train.tfrecords", (240, 320), 11
 TETROMINOES = FileFormat("tetrominoes_train.tfrecords", (35, 35), 4,
                          _tetrominoes_features(4, 35, 35))
 
-# Dataset name (as in keras_slots.data.get_dataset) -> layout of the file it is read from.
-FORMATS = {
-    "clevr_with_masks": CLEVR_WITH_MASKS,
-    "clevr6": CLEVR_WITH_MASKS,
-    "multi_dsprites_binarized": _multi_dsprites("binarized", 4),
-    "multi_dsprites_colored_on_grayscale": _multi_dsprites("colored_on_grayscale", 6),
-    "multi_dsprites_colored_on_colored": _multi_dsprites("colored_on_colored", 5),
-    "tetrominoes": TETROMINOES,
-    "objects_room": _objects_room("objects_room_train.tfrecords", 7),
-    "objects_room_six_objects": _objects_room("objects_room_test_six_objects.tfrecords", 10),
-    "objects_room_empty_room": _objects_room("objects_room_test_empty_room.tfrecords", 4),
-    "objects_room_identical_color": _objects_room(
-        "objects_room_test_identical_color.tfrecords", 10),
-}
-
-# Datasets whose whole file is a test set (the Objects Room test variants).
-TEST_ONLY = frozenset({"objects_room_six_objects", "objects_room_empty_room",
-                       "objects_room_identical_color"})
-
-# Paper protocol: train on the first records of the file, test on the next 320.
-TRAIN_SIZES = {"clevr_with_masks": 70_000, "clevr6": 70_000}
-DEFAULT_TRAIN_SIZE = 60_000
-TEST_SIZE = 320
-
 
 def get_format(name):
-    """Returns the FileFormat of a dataset name.
-
-    Args:
-        name: a key of FORMATS.
-
-    Returns:
-        The FileFormat of the file the dataset is read from.
+    """The FileFormat of dataset `name` (kept for older callers: prefer
+    `registry.get(name).file_format`).
 
     Raises:
-        ValueError: for an unknown name.
+        DataError: for an unknown name.
     """
-    if name not in FORMATS:
-        raise ValueError(f"unknown dataset {name!r}; choose one of {', '.join(FORMATS)}")
-    return FORMATS[name]
+    from keras_slots.data import registry  # registry imports this module.
 
-
-def train_size(name):
-    """Number of records of the paper's train split (70k for CLEVR, 60k otherwise)."""
-    return TRAIN_SIZES.get(name, DEFAULT_TRAIN_SIZE)
+    return registry.get(name).file_format

@@ -1,14 +1,14 @@
 """Reading and writing the DeepMind multi-object TFRecord files (GZIP, tf.train.Example).
 
-Splits follow the paper's protocol: "train" is the first 70k (CLEVR) or 60k records of a
-file, "test" the 320 records right after them; the Objects Room test variants are test
-files as a whole. A file written by scripts/make_dataset.py with other sizes has a
+Splits follow the paper's protocol (sizes in keras_slots.data.registry): "train" is the
+first 70k (CLEVR) or 60k records of a file, "test" the 320 records right after them; the
+Objects Room test variants are test files as a whole. A file written by scripts/make_dataset.py with other sizes has a
 `<file>.splits.json` beside it ({"train": n, "test": m}) that overrides these sizes.
 
-CLEVR6 counts its 70k train records BEFORE the at-most-six-objects filter (so clevr6 and
-clevr_with_masks share the train/test boundary and no test scene was ever a train record
-of either); its test split is the first 320 scenes with at most six objects AFTER that
-boundary (the filter comes first, then 320 are taken).
+A dataset with a `keep` filter (CLEVR6: at most six objects) counts its train records
+BEFORE the filter (so clevr6 and clevr_with_masks share the train/test boundary and no
+test scene was ever a train record of either); its test split is the first 320 kept
+scenes AFTER that boundary (the filter comes first, then 320 are taken).
 
 Training reads the train split epoch after epoch (`read_train_stream`); each epoch
 shuffles the records within consecutive windows of SHUFFLE_WINDOW records with a
@@ -31,18 +31,17 @@ import gzip
 import json
 import os
 import re
-import uuid
 import zlib
 
 import numpy as np
 import tensorflow as tf
 
 from keras_slots import files
-from keras_slots.data import clevr6, formats
-from keras_slots.data.pipeline import model_ready_fn
+from keras_slots.data import formats
+from keras_slots.data import registry
+from keras_slots.data.registry import DataError
 
 COMPRESSION = "GZIP"
-SPLITS = ("train", "test")
 SPLITS_SUFFIX = ".splits.json"  # Split sizes of a file that is not the paper's layout.
 SHUFFLE_WINDOW = 1024  # Records shuffled together (the GZIP files are read sequentially).
 
@@ -50,21 +49,17 @@ SHUFFLE_WINDOW = 1024  # Records shuffled together (the GZIP files are read sequ
 _ONE_BYTE = tuple(bytes([value]) for value in range(256))
 
 
-class DataError(ValueError):
-    """A missing, empty, corrupt or wrongly laid out dataset file."""
-
-
 def dataset_path(name, data_dir):
     """Path of the published file a dataset is read from.
 
     Args:
-        name: dataset name, a key of formats.FORMATS.
+        name: a dataset name (registry.DATASET_NAMES).
         data_dir: folder holding the files.
 
     Returns:
         The path as a string.
     """
-    return os.path.join(os.fspath(data_dir), formats.get_format(name).file_name)
+    return os.path.join(os.fspath(data_dir), registry.get(name).file_format.file_name)
 
 
 def split_sizes(name, data_dir):
@@ -78,7 +73,8 @@ def split_sizes(name, data_dir):
         with tf.io.gfile.GFile(path) as f:
             sizes = json.load(f)
         return int(sizes["train"]), int(sizes["test"])
-    return formats.train_size(name), formats.TEST_SIZE
+    info = registry.get(name)
+    return info.train_size, info.test_size
 
 
 def write_split_sizes(path, train, test):
@@ -92,8 +88,8 @@ def read_dataset(name, split, data_dir, num_examples=None, start_index=0, *,
     """Reads a published file as an unbatched dataset of model-ready elements.
 
     Args:
-        name: one of formats.FORMATS ("clevr6" reads clevr_with_masks_train.tfrecords,
-            keeps scenes with at most 6 objects, crops and resizes them to 128x128).
+        name: a dataset name ("clevr6" reads clevr_with_masks_train.tfrecords, keeps
+            scenes with at most 6 objects, crops and resizes them to 128x128).
         split: "train" or "test" ("test" only for the Objects Room test variants).
         data_dir: folder holding the published file.
         num_examples: number of records of the split to read (for the CLEVR6 train split:
@@ -112,30 +108,26 @@ def read_dataset(name, split, data_dir, num_examples=None, start_index=0, *,
         "binarized" images are grayscale on disk and repeated to 3 channels here.
 
     Raises:
-        DataError: missing or empty file, or a bad first record.
-        ValueError: unknown name or split, or a slice outside the split.
+        DataError: unknown name or split, a slice outside the split, a missing or empty
+            file, or a bad first record.
 
     A file shorter than the split makes iteration raise
     `tf.errors.FailedPreconditionError` ("expected to contain N elements").
     """
-    fmt = formats.get_format(name)
-    path = _checked_path(name, data_dir, fmt)
+    info = registry.check_split(name, split, start_index, num_examples)
+    path = _checked_path(name, data_dir, info.file_format)
     default_train, default_test = split_sizes(name, data_dir)
     train_size = default_train if train_size is None else train_size
     test_size = default_test if test_size is None else test_size
-    parse = _record_parser(fmt, os.path.basename(path))
+    parse = _record_parser(info.file_format, os.path.basename(path))
     indexed = tf.data.TFRecordDataset(path, compression_type=COMPRESSION).enumerate()
-    if name == "clevr6" and split == "test":  # Filter first, then take the 320 scenes.
-        if start_index < 0 or (num_examples is not None and num_examples < 0):
-            raise ValueError(f"start_index ({start_index}) and num_examples "
-                             f"({num_examples}) must be >= 0")
-        count = formats.TEST_SIZE if num_examples is None else num_examples
+    if info.keep is not None and split == "test":  # Filter first, then take the scenes.
+        count = info.test_size if num_examples is None else num_examples
         scenes = indexed.skip(train_size).map(parse, num_parallel_calls=tf.data.AUTOTUNE)
-        scenes = scenes.filter(clevr6.at_most_six_objects).skip(start_index).take(count)
+        scenes = scenes.filter(info.keep).skip(start_index).take(count)
         scenes = scenes.apply(tf.data.experimental.assert_cardinality(count))
-        scenes = scenes.map(clevr6.crop_and_resize, num_parallel_calls=tf.data.AUTOTUNE)
-        return scenes.map(model_ready_fn(name), num_parallel_calls=tf.data.AUTOTUNE)
-    first, count = _split_range(name, split, num_examples, start_index, train_size,
+        return info.model_ready(scenes)
+    first, count = _split_range(info, split, num_examples, start_index, train_size,
                                 test_size)
     indexed = indexed.skip(first)  # (record index in the file, serialized Example)
     if count is not None:
@@ -143,7 +135,7 @@ def read_dataset(name, split, data_dir, num_examples=None, start_index=0, *,
     scenes = indexed.map(parse, num_parallel_calls=tf.data.AUTOTUNE)
     if count is not None:
         scenes = scenes.apply(tf.data.experimental.assert_cardinality(count))
-    return _finish(name, scenes)
+    return _finish(info, scenes)
 
 
 def read_train_stream(name, data_dir, *, seed=0, shuffle=True, start_position=0,
@@ -171,17 +163,15 @@ def read_train_stream(name, data_dir, *, seed=0, shuffle=True, start_position=0,
         If the file holds fewer records than the split, iteration raises
         `tf.errors.FailedPreconditionError` at the end of the first epoch.
     """
-    fmt = formats.get_format(name)
-    if name in formats.TEST_ONLY:
-        raise ValueError(f"dataset {name!r} is a test set: it has no train split")
-    path = _checked_path(name, data_dir, fmt)
+    info = registry.check_split(name, "train")
+    path = _checked_path(name, data_dir, info.file_format)
     size = split_sizes(name, data_dir)[0] if train_size is None else train_size
     if size < 1 or window < 1 or start_position < 0:
-        raise ValueError(f"train size ({size}), window ({window}) must be >= 1 and "
+        raise DataError(f"train size ({size}), window ({window}) must be >= 1 and "
                          f"start_position ({start_position}) >= 0")
     size64, window64 = tf.constant(size, tf.int64), tf.constant(window, tf.int64)
     first_epoch, first_rank = divmod(int(start_position), size)
-    parse = _record_parser(fmt, os.path.basename(path))
+    parse = _record_parser(info.file_format, os.path.basename(path))
 
     def permute(records, window_index, epoch):  # records: (index [m], serialized [m])
         key = tf.stack([tf.cast(seed, tf.int64), epoch])  # [2]
@@ -211,15 +201,14 @@ def read_train_stream(name, data_dir, *, seed=0, shuffle=True, start_position=0,
         return scene
 
     scenes = stream.map(parse_with_position, num_parallel_calls=tf.data.AUTOTUNE)
-    return _finish(name, scenes)
+    return _finish(info, scenes)
 
 
-def _finish(name, scenes):
-    """Raw scenes -> model-ready elements (CLEVR6: filtered, cropped and resized)."""
-    if name == "clevr6":
-        scenes = scenes.filter(clevr6.at_most_six_objects).map(
-            clevr6.crop_and_resize, num_parallel_calls=tf.data.AUTOTUNE)
-    return scenes.map(model_ready_fn(name), num_parallel_calls=tf.data.AUTOTUNE)
+def _finish(info, scenes):
+    """Raw scenes -> model-ready elements, the kept ones only when the dataset filters."""
+    if info.keep is not None:
+        scenes = scenes.filter(info.keep)
+    return info.model_ready(scenes)
 
 
 def _checked_path(name, data_dir, fmt):
@@ -231,26 +220,21 @@ def _checked_path(name, data_dir, fmt):
     return path
 
 
-def _split_range(name, split, num_examples, start_index, train_size, test_size):
-    """Returns (first record index, record count or None for "to the end of the file")."""
-    if split not in SPLITS:
-        raise ValueError(f"unknown split {split!r}; choose one of {', '.join(SPLITS)}")
-    if start_index < 0 or (num_examples is not None and num_examples < 0):
-        raise ValueError(f"start_index ({start_index}) and num_examples ({num_examples}) "
-                         "must be >= 0")
-    if name in formats.TEST_ONLY:
-        if split != "test":
-            raise ValueError(f"dataset {name!r} is a test set: only split 'test' exists")
+def _split_range(info, split, num_examples, start_index, train_size, test_size):
+    """Returns (first record index, record count or None for "to the end of the file").
+
+    The split and the range's signs are checked already (registry.check_split).
+    """
+    if info.test_only:
         return start_index, num_examples
-    train_size = formats.train_size(name) if train_size is None else train_size
     first, size = (0, train_size) if split == "train" else (train_size, test_size)
     if start_index > size:
-        raise ValueError(f"start_index {start_index} is past the {size} records of the "
-                         f"{split!r} split of {name!r}")
+        raise DataError(f"start_index {start_index} is past the {size} records of the "
+                        f"{split!r} split of {info.name!r}")
     available = size - start_index
     if num_examples is not None and num_examples > available:
-        raise ValueError(f"num_examples {num_examples} exceeds the {available} records of "
-                         f"the {split!r} split of {name!r} from index {start_index}")
+        raise DataError(f"num_examples {num_examples} exceeds the {available} records of "
+                        f"the {split!r} split of {info.name!r} from index {start_index}")
     return first + start_index, available if num_examples is None else num_examples
 
 
@@ -338,7 +322,7 @@ def verify_file(path, fmt):
     Raises:
         DataError: missing or empty file, corrupt data or a bad record, naming the record.
     """
-    fmt = formats.get_format(fmt) if isinstance(fmt, str) else fmt
+    fmt = registry.get(fmt).file_format if isinstance(fmt, str) else fmt
     if not files.is_file(path):
         raise DataError(f"{path} does not exist")
     file_name = os.path.basename(path)
@@ -378,8 +362,7 @@ def _describe(error, file_name, index):
 def write_records(path, scenes, fmt):
     """Writes raw scenes as a GZIP TFRecord file in exactly the published layout.
 
-    The file appears atomically: it is written under a temporary name in the same folder,
-    then renamed.
+    The file appears atomically (files.atomic_file).
 
     Args:
         path: output file.
@@ -395,21 +378,14 @@ def write_records(path, scenes, fmt):
     Raises:
         ValueError: a scene with missing, extra or wrongly shaped features, or no scenes.
     """
-    fmt = formats.get_format(fmt) if isinstance(fmt, str) else fmt
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path) if files.is_local(path) else path)
-    temp_path = os.path.join(folder, f".tmp-{uuid.uuid4().hex}.tfrecords")
+    fmt = registry.get(fmt).file_format if isinstance(fmt, str) else fmt
     count = 0
-    try:
+    with files.atomic_file(path) as temp_path:
         with tf.io.TFRecordWriter(temp_path, options=COMPRESSION) as writer:
             for count, scene in enumerate(scenes, start=1):
                 writer.write(scene_to_example(scene, fmt, index=count - 1).SerializeToString())
         if count == 0:
-            raise ValueError(f"no scenes to write to {path}")
-        tf.io.gfile.rename(temp_path, path, overwrite=True)
-    finally:
-        if tf.io.gfile.exists(temp_path):
-            tf.io.gfile.remove(temp_path)
+            raise ValueError(f"no scenes to write to {os.fspath(path)}")
     return count
 
 

@@ -135,20 +135,3 @@ def generate_scene(rng):
         "visibility": np.ones(k, np.float32),
     }
 
-
-def generate_batch(seed, split_code, indices):
-    """Generates scenes `indices` of a stream and stacks them.
-
-    Scene i is `generate_scene(np.random.default_rng([seed, split_code, i]))`.
-
-    Args:
-        seed: int, the stream seed.
-        split_code: int, 0 for train, 1 for test.
-        indices: iterable of non-negative ints, the scene indices.
-
-    Returns:
-        A dict of the raw scene keys, each stacked along a new leading axis [B, ...].
-    """
-    scenes = [generate_scene(np.random.default_rng([seed, split_code, int(i)]))
-              for i in indices]
-    return {key: np.stack([s[key] for s in scenes]) for key in scenes[0]}

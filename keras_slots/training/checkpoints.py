@@ -52,11 +52,6 @@ def check_writable(model_dir):
                           f"checkpoints need at least {MIN_FREE_BYTES / 2**20:.0f} MiB")
 
 
-def write_atomic(path, text):
-    """Writes text to path (any file system) through a temporary file and a rename."""
-    files.write_atomic(path, text)
-
-
 def load_config(model_dir):
     """Reads the Config saved in model_dir.
 
@@ -91,7 +86,7 @@ def save_or_check_config(model_dir, config, allow_change=False):
                 f"{model_dir} holds a run with a different config (saved != requested: "
                 f"{'; '.join(diffs)}); use another --model_dir or pass --allow_config_change"
             )
-    write_atomic(path, config.to_json())
+    files.write_atomic(path, config.to_json())
 
 
 def make_manager(checkpoint, directory, max_to_keep=5):

@@ -12,10 +12,13 @@ class ProgressBar:
         initial: step the run starts (or resumes) at.
         every: print every `every` steps when the output is not a terminal.
         stream: where to write (default stderr).
+        unit: what a step is, in the rate ("steps/s").
+        label: text before the bar, or None.
     """
 
-    def __init__(self, total, initial=0, every=50, stream=None):
+    def __init__(self, total, initial=0, every=50, stream=None, unit="steps", label=None):
         self.total, self.every = total, every
+        self.unit, self.label = unit, label
         self.stream = stream or sys.stderr
         self.tty = hasattr(self.stream, "isatty") and self.stream.isatty()
         self.start_step, self.start_time = initial, time.time()
@@ -35,8 +38,10 @@ class ProgressBar:
         filled = int(width * step / max(self.total, 1))
         bar = "#" * filled + "." * (width - filled)
         shown = " ".join(f"{k}={v:.4g}" for k, v in values.items())
-        line = (f"[{bar}] {step}/{self.total} {rate:.2f} steps/s "
-                f"eta {_duration(eta)} {shown}")
+        line = (f"[{bar}] {step}/{self.total} {rate:.2f} {self.unit}/s "
+                f"eta {_duration(eta)} {shown}").rstrip()
+        if self.label:
+            line = f"{self.label} {line}"
         if self.tty:
             self.stream.write("\r" + line + "\033[K")
             if step == self.total:

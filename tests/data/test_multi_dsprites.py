@@ -1,7 +1,5 @@
 """Tests for keras_slots.data.multi_dsprites: the Multi-dSprites scene generator."""
 
-import time
-
 import numpy as np
 import pytest
 from matplotlib.path import Path
@@ -165,24 +163,6 @@ def test_shape_sizes_and_heart_symmetry():
     np.testing.assert_array_equal(flipped, heart[::-1])
 
 
-def test_same_seed_same_bytes_and_seeds_differ():
-    for variant in md.VARIANTS:
-        a = md.generate_scene(np.random.default_rng([7, 1, 3]), variant)
-        b = md.generate_scene(np.random.default_rng([7, 1, 3]), variant)
-        c = md.generate_scene(np.random.default_rng([7, 1, 4]), variant)
-        for key in a:
-            assert a[key].tobytes() == b[key].tobytes(), key
-        assert a["image"].tobytes() != c["image"].tobytes()
-
-
 def test_unknown_variant_raises():
     with pytest.raises(ValueError, match="unknown Multi-dSprites variant"):
         md.generate_scene(np.random.default_rng(0), "rainbow")
-
-
-def test_generation_is_fast():
-    for variant in md.VARIANTS:
-        start = time.perf_counter()
-        _scenes(variant, 50)
-        per_scene = (time.perf_counter() - start) / 50
-        assert per_scene < 0.01, (variant, per_scene)  # Measured ~1 ms on 2 busy cores.

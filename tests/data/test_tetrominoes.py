@@ -6,6 +6,8 @@ import itertools
 import numpy as np
 import pytest
 
+from keras_slots.data import registry
+from keras_slots.data import seeding
 from keras_slots.data import tetrominoes
 
 # Written out here from the dataset description, independently of the module's tables.
@@ -18,8 +20,8 @@ ALLOWED_VALUES = {0, 63, 95, 127, 159, 191, 223, 255}
 SIX_COLOURS = {(1, 0, 0), (0, 1, 0), (0, 0, 1), (1, 1, 0), (1, 0, 1), (0, 1, 1)}
 
 
-def _scene(seed, split_code=0, index=0):
-    return tetrominoes.generate_scene(np.random.default_rng([seed, split_code, index]))
+def _scene(seed, index=0):
+    return tetrominoes.generate_scene(seeding.scene_rng(seed, "train", index))
 
 
 def _connected(cells):
@@ -106,7 +108,7 @@ def test_image_and_masks_match_an_independent_rendering_of_the_features(seed):
 
 
 def test_all_shapes_colours_and_pixel_offsets_occur():
-    batch = tetrominoes.generate_batch(0, 0, range(500))
+    batch = registry.get("tetrominoes").generate_scenes(0, "train", range(500))
     assert set(np.unique(batch["shape"][:, 1:])) == set(range(1, 20))
     colours = {tuple(c) for c in batch["color"][:, 1:].reshape(-1, 3).astype(int)}
     assert colours == SIX_COLOURS
@@ -126,21 +128,11 @@ def test_same_seed_same_bytes_and_different_index_different_scene():
     assert _scene(4, index=5)["image"].tobytes() != a["image"].tobytes()
 
 
-def test_generate_batch_stacks_the_stream_scenes():
-    batch = tetrominoes.generate_batch(7, 1, [4, 2])
-    assert batch["image"].shape == (2, 35, 35, 3)
-    assert batch["mask"].shape == (2, 4, 35, 35, 1)
-    for row, index in enumerate([4, 2]):
-        scene = _scene(7, split_code=1, index=index)
-        for key in scene:
-            np.testing.assert_array_equal(batch[key][row], scene[key])
-
-
 def test_train_and_test_streams_share_no_scene():
-    def hashes(split_code):
-        images = tetrominoes.generate_batch(0, split_code, range(2000))["image"]
+    def hashes(split):
+        images = registry.get("tetrominoes").generate_scenes(0, split, range(2000))["image"]
         return {hashlib.sha1(image.tobytes()).hexdigest() for image in images}
 
-    train, test = hashes(0), hashes(1)
+    train, test = hashes("train"), hashes("test")
     assert len(train) == 2000 and len(test) == 2000
     assert not train & test

@@ -8,6 +8,7 @@ import tensorflow as tf
 
 from keras_slots.data import formats
 from keras_slots.data import records
+from keras_slots.data import registry
 from keras_slots.data.pipeline import get_dataset
 
 # The published feature specs, typed here from DeepMind's multi_object_datasets readers
@@ -136,13 +137,13 @@ def _assert_elements_equal(element, expected):
 
 
 def _split(name):
-    return "test" if name in formats.TEST_ONLY else "train"
+    return registry.get(name).splits[0]
 
 
 def test_formats_match_published_specs():
-    assert sorted(formats.FORMATS) == ALL_NAMES
+    assert sorted(registry.DATASETS) == ALL_NAMES
     for name, (file_name, spec) in PUBLISHED.items():
-        fmt = formats.FORMATS[name]
+        fmt = registry.get(name).file_format
         assert fmt.file_name == file_name
         assert {key: (f.shape, f.kind) for key, f in fmt.features.items()} == spec, name
         assert fmt.masks_last == (name in MASKS_LAST)
@@ -194,9 +195,9 @@ def test_round_trip_and_splits(name, tmp_path):
     rng = np.random.default_rng(2)
     disks = [_disk_scene(name, rng) for _ in range(5)]
     path = tmp_path / PUBLISHED[name][0]
-    records.write_records(path, [_to_memory(name, d) for d in disks], formats.FORMATS[name])
+    records.write_records(path, [_to_memory(name, d) for d in disks], registry.get(name).file_format)
 
-    if name in formats.TEST_ONLY:  # The whole file is the test set.
+    if registry.get(name).test_only:  # The whole file is the test set.
         chosen = {"test": list(range(5))}
         with pytest.raises(ValueError, match="test set"):
             records.read_dataset(name, "train", tmp_path)
@@ -528,9 +529,7 @@ def _scene_ids(elements, scenes):
 
 
 def test_train_stream_shuffles_per_epoch_and_resumes_at_any_position(tmp_path):
-    from keras_slots.data import BUILTIN_GENERATORS
-
-    scenes = [BUILTIN_GENERATORS["tetrominoes"](np.random.default_rng([4, i]))
+    scenes = [registry.get("tetrominoes").generate(np.random.default_rng([4, i]))
               for i in range(10)]
     records.write_records(tmp_path / "tetrominoes_train.tfrecords", scenes, "tetrominoes")
 

@@ -1,19 +1,19 @@
 """Tests for get_dataset and to_model_ready."""
 
-import sys
+import dataclasses
 import time
-import types
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_slots.data import BUILTIN_GENERATORS
 from keras_slots.data import DATASET_NAMES
 from keras_slots.data import get_dataset
-from keras_slots.data import to_model_ready
-from keras_slots.data import pipeline
+from keras_slots.data import get_train_stream
+from keras_slots.data import records
+from keras_slots.data import registry
 from keras_slots.data import tetrominoes
+from keras_slots.data import to_model_ready
 
 
 def _elements(dataset):
@@ -104,21 +104,28 @@ def test_to_model_ready_counts_non_empty_foreground_masks():
 
 
 def test_unknown_dataset_raises_one_line_error_listing_choices():
-    with pytest.raises(ValueError) as info:
-        get_dataset("tetris")
-    message = str(info.value)
-    assert "\n" not in message and "'tetris'" in message and "data_dir" in message
-    assert all(name in message for name in DATASET_NAMES)
+    for read in (lambda: get_dataset("tetris"), lambda: get_dataset("tetris", data_dir="/d"),
+                 lambda: get_train_stream("tetris", data_dir="/d")):
+        with pytest.raises(registry.DataError) as info:
+            read()
+        message = str(info.value)
+        assert "\n" not in message and "'tetris'" in message
+        assert all(name in message for name in DATASET_NAMES)
+
+
+def _replace_entry(monkeypatch, name, **changes):
+    entry = dataclasses.replace(registry.DATASETS[name], **changes)
+    monkeypatch.setitem(registry.DATASETS, name, entry)
 
 
 def test_known_dataset_without_generator_asks_for_data_dir(monkeypatch):
-    monkeypatch.delitem(BUILTIN_GENERATORS, "clevr6")
+    _replace_entry(monkeypatch, "clevr6", generate=None)
     with pytest.raises(ValueError, match="no built-in generator for 'clevr6'.*data_dir"):
         get_dataset("clevr6")
 
 
 def test_every_published_dataset_has_a_builtin_generator():
-    assert set(BUILTIN_GENERATORS) == set(DATASET_NAMES)
+    assert all(registry.DATASETS[name].generate is not None for name in DATASET_NAMES)
 
 
 def test_builtin_clevr6_is_cropped_to_128_with_at_most_six_objects():
@@ -131,14 +138,16 @@ def test_builtin_clevr6_is_cropped_to_128_with_at_most_six_objects():
 
 
 def test_bad_split_and_bad_counts_raise():
-    with pytest.raises(ValueError, match="unknown split 'valid'"):
+    with pytest.raises(registry.DataError, match="unknown split 'valid'"):
         get_dataset("tetrominoes", "valid")
-    with pytest.raises(ValueError, match="must be >= 0"):
+    with pytest.raises(registry.DataError, match="must be >= 0"):
         get_dataset("tetrominoes", start_index=-1)
+    with pytest.raises(registry.DataError, match="is a test set: only split 'test'"):
+        get_dataset("objects_room_empty_room", "train")
 
 
 def test_generator_with_wrong_shapes_is_rejected(monkeypatch):
-    monkeypatch.setitem(BUILTIN_GENERATORS, "objects_room", tetrominoes.generate_scene)
+    _replace_entry(monkeypatch, "objects_room", generate=tetrominoes.generate_scene)
     with pytest.raises(ValueError, match=r"returns image uint8 \(35, 35, 3\), expected"):
         get_dataset("objects_room")
 
@@ -150,9 +159,7 @@ def test_data_dir_delegates_to_records_reader(monkeypatch):
         calls.append((name, split, data_dir, num_examples, start_index))
         return "dataset"
 
-    fake = types.ModuleType("keras_slots.data.records")
-    fake.read_dataset = read_dataset
-    monkeypatch.setitem(sys.modules, "keras_slots.data.records", fake)
+    monkeypatch.setattr(records, "read_dataset", read_dataset)
     result = get_dataset("clevr6", "test", data_dir="/data", num_examples=7, start_index=3)
     assert result == "dataset"
     assert calls == [("clevr6", "test", "/data", 7, 3)]
@@ -166,10 +173,3 @@ def test_throughput_over_1000_images_per_second():
     for _ in range(40):
         next(iterator)
     assert 40 * 64 / (time.perf_counter() - start) > 1000
-
-
-def test_specs_cover_the_published_datasets():
-    assert pipeline.DATASET_SPECS["tetrominoes"] == ((35, 35), tetrominoes.MAX_NUM_ENTITIES, 1)
-    assert pipeline.DATASET_SPECS["objects_room"].num_background == 4
-    assert pipeline.DATASET_SPECS["clevr_with_masks"].image_size == (240, 320)
-    assert len(DATASET_NAMES) == 10
