@@ -56,7 +56,7 @@ def run_seed(config, model_dir, test_examples):
         final scoring.
     """
     from keras_slots import data, evaluation
-    from keras_slots.training import loop
+    from keras_slots.training import checkpoints, loop
 
     done_path = os.path.join(model_dir, "time_to_accuracy.json")
     key = {"config": json.loads(config.to_json()), "test_examples": test_examples}
@@ -67,7 +67,7 @@ def run_seed(config, model_dir, test_examples):
             return done["result"]
     start = time.time()
     result = loop.train(config, model_dir)
-    model, _, _ = loop.restore_model(model_dir)
+    model, _, _ = checkpoints.restore_model(model_dir)
     dataset = data.get_dataset(config.train.dataset, "test", seed=config.train.seed,
                                num_examples=test_examples)
     background = data.DATASET_SPECS[config.train.dataset].num_background

@@ -8,13 +8,13 @@ import tensorflow as tf
 from keras_slots import evaluation, metrics
 from keras_slots.config import get_preset
 from keras_slots.data import get_dataset
-from keras_slots.models import SlotAttentionAutoEncoder
+from keras_slots.models import create_model
 
 
 def _model():
     config = dataclasses.replace(get_preset("tetrominoes").model, encoder_channels=(8, 8),
                                  decoder_channels=(8,), decoder_strides=(1,), slot_size=16, mlp_hidden_size=16)
-    return SlotAttentionAutoEncoder.from_model_config(config)
+    return create_model(config)
 
 
 def test_evaluate_scores_each_image_and_is_repeatable():
@@ -45,7 +45,7 @@ def test_objects_room_ignores_every_background_mask_and_reports_mask0_variant():
     config = dataclasses.replace(get_preset("objects_room").model, encoder_channels=(8,),
                                  decoder_channels=(8,), decoder_strides=(1,), slot_size=16,
                                  mlp_hidden_size=16)
-    model = SlotAttentionAutoEncoder.from_model_config(config)
+    model = create_model(config)
     dataset = get_dataset("objects_room", "test", num_examples=3)
     results = evaluation.evaluate(model, dataset, batch_size=3, seed=2, num_background=4)
     batch = next(iter(dataset.batch(3)))

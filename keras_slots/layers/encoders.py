@@ -77,6 +77,14 @@ class CNNEncoder(keras.layers.Layer):
         x = self.norm(x)
         return self.mlp_out(self.mlp_hidden(x))  # [B, N, mlp_size]
 
+    def compute_output_shape(self, images_shape):
+        batch, height, width = images_shape[0], images_shape[1], images_shape[2]
+        for stride in self.strides:  # "same" padding: ceil(size / stride)
+            height = None if height is None else -(-height // stride)
+            width = None if width is None else -(-width // stride)
+        n = None if height is None or width is None else height * width
+        return (batch, n, self.mlp_size)
+
     def get_config(self):
         config = super().get_config()
         config.update(
