@@ -39,7 +39,7 @@ def test_train_resume_and_export_on_ram_filesystem(tmp_path):
     second = loop.train(tiny_config(**{"train.num_steps": 3}), model_dir)
     assert (second["step"], len(second["losses"])) == (3, 1)  # Resumed at step 2.
 
-    model, config, step = loop.restore_model(model_dir)
+    model, config, step = checkpoints.restore_model(model_dir)
     assert step == 3 and config == checkpoints.load_config(model_dir)
     export_dir = _ram("export")
     export.export_saved_model(model, export_dir, {"step": step})

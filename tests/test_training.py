@@ -131,7 +131,7 @@ def test_fg_ari_of_a_fixed_test_batch_is_logged_while_training(tmp_path):
     assert [e["step"] for e in result["evals"]] == [2, 4, 5]  # every 2 steps and the last
     # Recompute the last value independently: scikit-learn's ARI on the foreground pixels of
     # the first 6 test scenes, with the model restored from the final checkpoint.
-    model, _, step = loop.restore_model(model_dir)
+    model, _, step = checkpoints.restore_model(model_dir)
     batch = next(iter(data.get_dataset("tetrominoes", "test", num_examples=6).batch(6)))
     masks = model(batch["image"], seed=tf.constant([0, 0], tf.int32))["masks"].numpy()
     pred = masks[..., 0].argmax(axis=1).reshape(6, -1)  # [6, H*W]
