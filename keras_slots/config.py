@@ -86,10 +86,11 @@ class TrainConfig:
     # Fields added later keep defaults, so configs saved before them still load.
     shuffle: bool = True  # Shuffle file records per epoch (seeded by seed and epoch).
     data_dir: str = None  # Folder of the published files; None: the built-in generator.
-    # Training steps run by one tf.function call (one host round trip): cuts the per-step
-    # Python and synchronisation cost. Logging, evaluation, image and checkpoint steps end a
-    # call, so it changes nothing but speed.
-    steps_per_call: int = 10
+    # Training steps run by one tf.function call (one host round trip); logging, evaluation,
+    # image and checkpoint steps end a call, so it changes nothing but speed. On a 2-core
+    # CPU (0.4-0.6 s steps) 10 steps per call were not measurably faster than 1
+    # (scripts/benchmark.py), so 1 is the default; fast GPU steps may gain from more.
+    steps_per_call: int = 1
 
     def __post_init__(self):
         _require_positive(self, "batch_size", "learning_rate", "decay_rate", "decay_steps",

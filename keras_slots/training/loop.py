@@ -54,10 +54,10 @@ def train(config, model_dir, *, task=None, strategy=None, data_dir=None,
         checkpoints.RunDirError: for an unusable model_dir or a config mismatch.
     """
     with _StopRequest() as stop:
-        state = _set_up(config, model_dir, task or ObjectDiscovery(),
-                        strategy or tf.distribute.get_strategy(), data_dir,
-                        allow_config_change, deterministic)
-        result = _run(state, config.train, stop, skip_nonfinite, stream)
+        state = set_up(config, model_dir, task=task, strategy=strategy, data_dir=data_dir,
+                       allow_config_change=allow_config_change, deterministic=deterministic)
+        result = run(state, config.train, stop=stop, skip_nonfinite=skip_nonfinite,
+                     stream=stream)
         if stop.signal is not None:
             state.manager.save(checkpoint_number=result["step"])
             logging.warning("stopped by signal %d at step %d; checkpoint saved", stop.signal,
@@ -68,8 +68,8 @@ def train(config, model_dir, *, task=None, strategy=None, data_dir=None,
 
 
 @dataclasses.dataclass
-class _State:
-    """Everything a run holds between steps."""
+class TrainState:
+    """Everything a run holds between steps (see `set_up`)."""
 
     model: keras.Model
     optimizer: keras.optimizers.Optimizer
@@ -83,8 +83,17 @@ class _State:
     summarize: object  # () -> None, or None.
 
 
-def _set_up(config, model_dir, task, strategy, data_dir, allow_config_change, deterministic):
-    """Checks the run dir, builds model and optimizer, restores the latest checkpoint."""
+def set_up(config, model_dir, *, task=None, strategy=None, data_dir=None,
+           allow_config_change=False, deterministic=False):
+    """Checks the run dir, builds model and optimizer, restores the latest checkpoint.
+
+    Arguments as in `train`.
+
+    Returns:
+        A TrainState for `run`.
+    """
+    task = task or ObjectDiscovery()
+    strategy = strategy or tf.distribute.get_strategy()
     tc = config.train
     replicas = strategy.num_replicas_in_sync
     if tc.batch_size % replicas:
@@ -111,7 +120,7 @@ def _set_up(config, model_dir, task, strategy, data_dir, allow_config_change, de
     data_position = tf.Variable(-1, dtype=tf.int64, trainable=False, name="data_position")
     manager = _restore(model, optimizer, step, data_position, out_dir, tc.keep_checkpoints)
     writer = tf.summary.create_file_writer(os.path.join(model_dir, "train")) if chief else None
-    return _State(
+    return TrainState(
         model=model, optimizer=optimizer, schedule=schedule, step=step, manager=manager,
         writer=writer,
         iterator=_input_pipeline(config, task, strategy, data_dir, int(step.numpy()),
@@ -208,8 +217,19 @@ def _steps_until_event(current, tc, has_eval):
     return max(1, min(event - current, tc.steps_per_call))
 
 
-def _run(state, tc, stop, skip_nonfinite, stream):
-    """Trains from the restored step to tc.num_steps or until a signal arrives."""
+def run(state, tc, *, stop=None, skip_nonfinite=False, stream=None):
+    """Trains from the state's step to tc.num_steps or until `stop.signal` is set.
+
+    Args:
+        state: a TrainState from `set_up`.
+        tc: the TrainConfig (its num_steps, periods and steps_per_call apply).
+        stop: an object whose `signal` attribute is checked between calls (None: never).
+        skip_nonfinite, stream: as in `train`.
+
+    Returns:
+        dict with "step", "loss", "losses" and "evals" as in `train`.
+    """
+    stop = stop or _StopRequest()
     current = int(state.step.numpy())
     bar = ProgressBar(tc.num_steps, initial=current, every=tc.log_every, stream=stream)
     last = {"loss": float("nan"), "time": time.time(), "step": current}
