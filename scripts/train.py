@@ -47,6 +47,9 @@ _IMAGE_EVERY = flags.DEFINE_integer("image_every", None, "Steps between image su
 _STEPS_PER_CALL = flags.DEFINE_integer(
     "steps_per_call", None, "Training steps per tf.function call (one host round trip); "
     "logging, evaluation, image and checkpoint steps end a call.")
+_SET = flags.DEFINE_multi_string("set", [], "Any config field, section.field=value (JSON "
+                                 "value), e.g. --set=model.encoder_channels=[64,64]; the "
+                                 "flags above win over it.")
 _STRATEGY = flags.DEFINE_enum("strategy", "auto", ["auto", "default", "mirrored", "multi_worker"],
                               "tf.distribute strategy.")
 _DETERMINISTIC = flags.DEFINE_bool("deterministic", False, "Turn on TF op determinism.")
@@ -72,7 +75,9 @@ _OVERRIDES = {
 def make_config():
     """The preset with the flags that were set applied; values the config rejects (see its
     validation) raise UsageError."""
-    changes = {key: flag.value for key, flag in _OVERRIDES.items() if flag.value is not None}
+    changes = cli.parse_overrides(_SET.value)
+    changes.update({key: flag.value for key, flag in _OVERRIDES.items()
+                    if flag.value is not None})
     # Always recorded, so a resume cannot silently switch between built-in data and files.
     changes["train.data_dir"] = _DATA_DIR.value or None
     try:
