@@ -231,8 +231,10 @@ def test_mirrored_over_two_cpus_gives_the_single_device_losses(tmp_path):
     one = weights_of(tf.train.latest_checkpoint(str(tmp_path / "one")))
     two = weights_of(tf.train.latest_checkpoint(str(tmp_path / "two")))
     assert one.keys() == two.keys() and len(one) > 50
+    # Adam turns a rounding-level gradient difference of a near-zero gradient into a
+    # visible step; a wrong split of the batch would move many weights by ~lr (4e-4).
     for name in one:
-        np.testing.assert_allclose(two[name], one[name], rtol=1e-4, atol=1e-6, err_msg=name)
+        np.testing.assert_allclose(two[name], one[name], rtol=1e-4, atol=2e-5, err_msg=name)
     assert "batch size 3 is not divisible by the 2 replicas" in result["odd"]
 
 
@@ -278,7 +280,7 @@ def test_two_workers_on_localhost_train_and_chief_writes_the_checkpoint(tmp_path
     one = weights_of(tf.train.latest_checkpoint(single))
     assert many.keys() == one.keys() and len(one) > 50
     for name in one:
-        np.testing.assert_allclose(many[name], one[name], rtol=1e-4, atol=1e-6, err_msg=name)
+        np.testing.assert_allclose(many[name], one[name], rtol=1e-4, atol=2e-5, err_msg=name)
 
 
 @pytest.mark.slow  # Once in five runs a round saw no new checkpoint for 240 s (cause unknown).
