@@ -73,6 +73,28 @@ def require_at_least_one(*flag_holders):
             raise app.UsageError(f"--{flag.name} must be >= 1, got {flag.value}")
 
 
+def parse_overrides(items):
+    """['train.num_steps=100', ...] -> {'train.num_steps': 100, ...} (values parsed as JSON).
+
+    Raises:
+        app.UsageError: for an item without "=".
+    """
+    import json
+
+    from absl import app
+
+    changes = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise app.UsageError(f"--set needs section.field=value, got {item!r}")
+        try:
+            changes[key] = json.loads(value)
+        except json.JSONDecodeError:
+            changes[key] = value
+    return changes
+
+
 def _op_error_line(error):
     """The message line of a TensorFlow OpError, without the graph traceback around it."""
     lines = [line for line in str(error.message).splitlines()

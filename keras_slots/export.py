@@ -24,8 +24,9 @@ def export_saved_model(model, export_dir, metadata, num_slots=None, num_iteratio
             seeded by SERVING_SEED.
         predict_float(images: float32 [B, H, W, 3] in [-1, 1], seed: int32 [2]) -> dict.
     Both return recon [B, H, W, 3] and recons [B, K, H, W, 3] in [-1, 1], masks
-    [B, K, H, W, 1], slots [B, K, D], attn [B, K, N] (last iteration), attn_iterations
-    [B, T, K, N] and segmentation int32 [B, H, W] (argmax slot per pixel). `metadata`
+    [B, K, H, W, 1], slots [B, K, D], attn [B, K, N] (last iteration) and attn_iterations
+    [B, T, K, N] (models with an iterative slot module only) and segmentation int32
+    [B, H, W] (argmax slot per pixel). `metadata`
     (config, step, ...) is written to keras_slots.json inside the export and returned by the
     `metadata` endpoint as a JSON string. The Keras model itself is saved as model.keras in
     the same folder: `keras.saving.load_model` reads it after `import keras_slots`.
@@ -50,7 +51,7 @@ def export_saved_model(model, export_dir, metadata, num_slots=None, num_iteratio
 
     def run(images, seed):
         out = model(images, num_slots=num_slots, num_iterations=num_iterations, seed=seed)
-        result = {key: out[key] for key in OUTPUT_KEYS[:-1]}
+        result = {key: out[key] for key in OUTPUT_KEYS[:-1] if key in out}
         result["segmentation"] = tf.argmax(out["masks"][..., 0], axis=1,
                                            output_type=tf.int32)  # [B, H, W]
         return result

@@ -89,7 +89,8 @@ def image_report(image, outputs, index=0, scale=4):
 
     Args:
         image: [H, W, 3] input in [-1, 1].
-        outputs: model output dict for a batch (numpy), incl. attn_iterations [B, T, K, N].
+        outputs: model output dict for a batch (numpy), with attn_iterations [B, T, K, N]
+            when the model has attention.
         index: which image of the batch `outputs` describes.
         scale: nearest-neighbour upscaling.
 
@@ -104,19 +105,26 @@ def image_report(image, outputs, index=0, scale=4):
     rows = [[to_uint8(image), to_uint8(outputs["recon"][index]), overlay],
             [_gray(m) for m in masks],
             [to_uint8(m[..., None] * r + (1 - m[..., None])) for m, r in zip(masks, recons)]]
-    attn = outputs["attn_iterations"][index]  # [T, K, N]
-    side = int(round(np.sqrt(attn.shape[-1] * width / height)))
-    grid_w, grid_h = side, attn.shape[-1] // side
-    for iteration in attn:
-        maps = [a.reshape(grid_h, grid_w) for a in iteration]
-        maps = [np.kron(m, np.ones((height // grid_h, width // grid_w))) for m in maps]
-        rows.append([_gray(m) for m in maps])
+    if "attn_iterations" in outputs:  # Slot MLP has no attention to show.
+        rows += _attention_rows(outputs["attn_iterations"][index], height, width)
     rows = [_tile_row(r) for r in rows]
     full = max(r.shape[1] for r in rows)
     rows = [np.pad(r, [(0, 0), (0, full - r.shape[1]), (0, 0)], constant_values=255)
             for r in rows]
     picture = np.concatenate(rows, axis=0)
     return picture.repeat(scale, axis=0).repeat(scale, axis=1)
+
+
+def _attention_rows(attn, height, width):
+    """Rows of per-slot attention maps, one per iteration. attn: [T, K, N]."""
+    side = int(round(np.sqrt(attn.shape[-1] * width / height)))
+    grid_w, grid_h = side, attn.shape[-1] // side
+    rows = []
+    for iteration in attn:
+        maps = [a.reshape(grid_h, grid_w) for a in iteration]
+        maps = [np.kron(m, np.ones((height // grid_h, width // grid_w))) for m in maps]
+        rows.append([_gray(m) for m in maps])
+    return rows
 
 
 def read_scalars(log_dir):

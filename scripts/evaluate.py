@@ -43,9 +43,9 @@ def main(argv):
     if not tf.io.gfile.isdir(_MODEL_DIR.value):
         raise app.UsageError(f"--model_dir {_MODEL_DIR.value} does not exist")
     from keras_slots import data, evaluation, files, visualize
-    from keras_slots.training import loop
+    from keras_slots.training import checkpoints
 
-    model, config, step = loop.restore_model(_MODEL_DIR.value, _CHECKPOINT.value)
+    model, config, step = checkpoints.restore_model(_MODEL_DIR.value, _CHECKPOINT.value)
     dataset_name = _DATASET.value or config.train.dataset
     if dataset_name not in data.DATASETS:
         raise app.UsageError(f"unknown dataset {dataset_name!r}")

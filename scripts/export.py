@@ -29,10 +29,11 @@ def main(argv):
 
     from keras_slots.data import registry
     from keras_slots.export import export_saved_model
-    from keras_slots.training import loop
+    from keras_slots.training import checkpoints
 
     # float32 graphs run at full speed on every CPU and GPU; bf16 is slow where emulated.
-    model, config, step = loop.restore_model(_MODEL_DIR.value, _CHECKPOINT.value, "float32")
+    model, config, step = checkpoints.restore_model(_MODEL_DIR.value, _CHECKPOINT.value,
+                                                    "float32")
     name = os.path.basename(os.path.normpath(_MODEL_DIR.value))
     export_dir = _EXPORT_DIR.value or os.path.join("saved_models", name)
     metadata = {"preset": config.name, "step": step, "config": dataclasses.asdict(config),

@@ -30,20 +30,6 @@ _SET = flags.DEFINE_multi_string("set", [], "Config override section.field=value
                                  "--set=train.learning_rate=1e-3 (repeatable).")
 
 
-def parse_overrides(items):
-    """['train.num_steps=100', ...] -> {'train.num_steps': 100, ...} (values parsed as JSON)."""
-    changes = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise app.UsageError(f"--set needs section.field=value, got {item!r}")
-        try:
-            changes[key] = json.loads(value)
-        except json.JSONDecodeError:
-            changes[key] = value
-    return changes
-
-
 def run_seed(config, model_dir, test_examples):
     """Trains one seed and scores it on the test split; a finished seed is not rerun.
 
@@ -56,7 +42,7 @@ def run_seed(config, model_dir, test_examples):
         final scoring.
     """
     from keras_slots import data, evaluation
-    from keras_slots.training import loop
+    from keras_slots.training import checkpoints, loop
 
     done_path = os.path.join(model_dir, "time_to_accuracy.json")
     key = {"config": json.loads(config.to_json()), "test_examples": test_examples}
@@ -67,7 +53,7 @@ def run_seed(config, model_dir, test_examples):
             return done["result"]
     start = time.time()
     result = loop.train(config, model_dir)
-    model, _, _ = loop.restore_model(model_dir)
+    model, _, _ = checkpoints.restore_model(model_dir)
     dataset = data.get_dataset(config.train.dataset, "test", seed=config.train.seed,
                                num_examples=test_examples)
     background = data.DATASETS[config.train.dataset].num_background
@@ -122,7 +108,7 @@ def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {argv[1:]}")
     try:
-        base = config_lib.get_preset(_PRESET.value).override(**parse_overrides(_SET.value))
+        base = config_lib.get_preset(_PRESET.value).override(**cli.parse_overrides(_SET.value))
         seeds = [int(s) for s in _SEEDS.value]
     except ValueError as e:
         raise app.UsageError(str(e))
@@ -140,7 +126,7 @@ def main(argv):
         print(f"seed {seed}: FG-ARI {100 * runs[-1]['final_fg_ari']:.1f}% after "
               f"{runs[-1]['minutes']:.1f} min", file=sys.stderr)
     summary = summarize(runs, _TARGET.value)
-    report = {"preset": _PRESET.value, "overrides": parse_overrides(_SET.value),
+    report = {"preset": _PRESET.value, "overrides": cli.parse_overrides(_SET.value),
               "config": json.loads(base.to_json()), "precision": dtype,
               "precision_reason": reason, "cpu": precision.device_name(), "summary": summary,
               "runs": runs}

@@ -44,6 +44,12 @@ _SHUFFLE = flags.DEFINE_bool("shuffle", None, "Shuffle file records anew each ep
 _CHECKPOINT_EVERY = flags.DEFINE_integer("checkpoint_every", None, "Steps between checkpoints.")
 _LOG_EVERY = flags.DEFINE_integer("log_every", None, "Steps between scalar summaries.")
 _IMAGE_EVERY = flags.DEFINE_integer("image_every", None, "Steps between image summaries.")
+_STEPS_PER_CALL = flags.DEFINE_integer(
+    "steps_per_call", None, "Training steps per tf.function call (one host round trip); "
+    "logging, evaluation, image and checkpoint steps end a call.")
+_SET = flags.DEFINE_multi_string("set", [], "Any config field, section.field=value (JSON "
+                                 "value), e.g. --set=model.encoder_channels=[64,64]; the "
+                                 "flags above win over it.")
 _STRATEGY = flags.DEFINE_enum("strategy", "auto", ["auto", "default", "mirrored", "multi_worker"],
                               "tf.distribute strategy.")
 _DETERMINISTIC = flags.DEFINE_bool("deterministic", False, "Turn on TF op determinism.")
@@ -62,29 +68,22 @@ _OVERRIDES = {
     "train.eval_examples": _EVAL_EXAMPLES, "model.num_slots": _NUM_SLOTS,
     "model.num_iterations": _NUM_ITERATIONS, "model.slot_encoder": _SLOT_ENCODER,
     "model.slot_init": _SLOT_INIT, "model.implicit_grad": _IMPLICIT_GRAD,
-    "train.shuffle": _SHUFFLE,
+    "train.shuffle": _SHUFFLE, "train.steps_per_call": _STEPS_PER_CALL,
 }
-_POSITIVE = ("train.num_steps", "train.batch_size", "train.warmup_steps", "train.decay_steps",
-             "train.checkpoint_every", "train.log_every", "train.image_every", "train.eval_every",
-             "model.num_slots", "model.num_iterations", "train.eval_examples")
-_MAY_BE_ZERO = ("train.warmup_steps", "train.eval_examples")
 
 
 def make_config():
-    """The preset with the flags that were set applied; bad values raise UsageError."""
-    try:
-        config = config_lib.get_preset(_PRESET.value)
-    except ValueError as e:
-        raise app.UsageError(str(e))
-    changes = {key: flag.value for key, flag in _OVERRIDES.items() if flag.value is not None}
-    for key in _POSITIVE:
-        if key in changes and changes[key] < (0 if key in _MAY_BE_ZERO else 1):
-            raise app.UsageError(f"--{key.split('.')[1]} must be positive, got {changes[key]}")
-    if changes.get("train.learning_rate", 1.0) <= 0:
-        raise app.UsageError("--learning_rate must be positive")
+    """The preset with the flags that were set applied; values the config rejects (see its
+    validation) raise UsageError."""
+    changes = cli.parse_overrides(_SET.value)
+    changes.update({key: flag.value for key, flag in _OVERRIDES.items()
+                    if flag.value is not None})
     # Always recorded, so a resume cannot silently switch between built-in data and files.
     changes["train.data_dir"] = _DATA_DIR.value or None
-    return config.override(**changes)
+    try:
+        return config_lib.get_preset(_PRESET.value).override(**changes)
+    except ValueError as e:
+        raise app.UsageError(str(e))
 
 
 def main(argv):

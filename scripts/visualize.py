@@ -35,12 +35,12 @@ def main(argv):
     import tensorflow as tf
 
     from keras_slots import data, visualize
-    from keras_slots.training import loop
+    from keras_slots.training import checkpoints
 
     source = _MODEL_DIR.value or _SAVED_MODEL.value
     out_dir = _OUTPUT_DIR.value or os.path.join(source, "viz")
     if _MODEL_DIR.value:
-        model, config, _ = loop.restore_model(_MODEL_DIR.value)
+        model, config, _ = checkpoints.restore_model(_MODEL_DIR.value)
         dataset_name, seed = config.train.dataset, config.train.seed
         run = lambda x: model(x, seed=tf.constant([_SEED.value, 0]))  # noqa: E731
     else:

@@ -8,14 +8,18 @@ import pytest
 import tensorflow as tf
 
 from keras_slots.config import PRESETS, get_preset
-from keras_slots.models import SlotAttentionAutoEncoder
+from keras_slots.models import SlotAttentionAutoEncoder, create_model
 
 SEED = tf.constant([3, 4])
 
 
+def _small_model_config(**changes):
+    return dataclasses.replace(get_preset("tetrominoes").model, **changes)
+
+
 def _small_model(**changes):
-    config = dataclasses.replace(get_preset("tetrominoes").model, **changes)
-    return SlotAttentionAutoEncoder.from_model_config(config)
+    config = _small_model_config(**changes)
+    return create_model(config)
 
 
 def _images(batch, size=35, seed=0):
@@ -26,7 +30,7 @@ def _images(batch, size=35, seed=0):
 @pytest.mark.parametrize("name", sorted(PRESETS))
 def test_preset_output_shapes(name):
     config = get_preset(name).model
-    model = SlotAttentionAutoEncoder.from_model_config(config)
+    model = create_model(config)
     h, w = config.resolution
     out = model(np.zeros((1, h, w, 3), "float32"), seed=SEED)
     k, d = config.num_slots, config.slot_size
@@ -108,9 +112,41 @@ def test_wrong_image_size_and_impossible_resolution_are_rejected():
         _small_model(resolution=(64, 64))
 
 
-def test_slot_mlp_baseline_runs():
-    out = _small_model(slot_encoder="slot_mlp")(_images(2), seed=SEED)
+def test_slot_mlp_baseline_runs_and_has_no_attention_output():
+    model = _small_model(slot_encoder="slot_mlp")
+    out = model(_images(2), seed=SEED)
     assert out["masks"].shape == (2, 4, 35, 35, 1)
+    assert "attn" not in out and "attn_iterations" not in out
+    assert model.num_iterations is None
+    with pytest.raises(ValueError, match="does not iterate"):
+        model(_images(2), num_iterations=2)
+
+
+def test_model_keras_file_written_before_layers_were_arguments_still_loads(tmp_path):
+    """An old model.keras holds ModelConfig fields as the model config; from_config rebuilds
+    the same layers, so its weights load and the outputs match."""
+    import json
+    import zipfile
+
+    model = _small_model(implicit_grad=True)
+    expected = model(_images(2), seed=SEED)["masks"].numpy()
+    new_path, old_path = str(tmp_path / "new.keras"), str(tmp_path / "old.keras")
+    model.save(new_path)
+    old_config = dict(dataclasses.asdict(_small_model_config(implicit_grad=True)), seed=None,
+                      name=model.name, trainable=True,
+                      dtype=keras.dtype_policies.serialize(model.dtype_policy))
+    with zipfile.ZipFile(new_path) as src, zipfile.ZipFile(old_path, "w") as dst:
+        for item in src.namelist():
+            data = src.read(item)
+            if item == "config.json":
+                saved = json.loads(data)
+                assert "encoder_channels" not in saved["config"]
+                saved["config"] = json.loads(json.dumps(old_config))  # tuples -> lists
+                data = json.dumps(saved).encode()
+            dst.writestr(item, data)
+    loaded = keras.saving.load_model(old_path)
+    assert isinstance(loaded, SlotAttentionAutoEncoder) and loaded.slot_attention.implicit_grad
+    np.testing.assert_array_equal(loaded(_images(2), seed=SEED)["masks"].numpy(), expected)
 
 
 @pytest.mark.parametrize("slot_encoder", ["slot_attention", "slot_mlp"])

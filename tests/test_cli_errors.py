@@ -18,7 +18,8 @@ TF_NOISE = re.compile(r"^([IWEF]\d{4} |WARNING: All log messages|To enable the f
     (["--num_slots=abc"], "flag --num_slots=abc: invalid literal for int()"),  # absl: type
     (["--bogus=1"], "Unknown command line flag 'bogus'"),  # absl: unknown flag
     ([], "Flag --model_dir must have a value other than None"),  # absl: required flag
-    (["--num_slots=0"], "--num_slots must be positive, got 0"),  # train.py: bound
+    (["--num_slots=0"], "model.num_slots must be positive, got 0"),  # ModelConfig: bound
+    (["--learning_rate=0"], "train.learning_rate must be positive, got 0.0"),  # TrainConfig
 ])
 def test_bad_flag_is_one_line_with_status_2(tmp_path, args, message):
     if args != []:

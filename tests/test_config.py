@@ -47,3 +47,29 @@ def test_configs_saved_before_the_precision_choice_still_load():
         assert Config.from_json(json.dumps(saved)).train.precision == expected
         saved["train"] = {k: v for k, v in saved["train"].items() if k != "mixed_precision"}
         saved["train"]["precision"] = "auto"
+
+
+@pytest.mark.parametrize("section, changes, message", [
+    ("model", {"num_slots": 0}, "model.num_slots must be positive, got 0"),
+    ("model", {"slot_size": -1}, "model.slot_size must be positive"),
+    ("model", {"encoder_channels": (8, 0)}, "model.encoder_channels must be a tuple of"),
+    ("model", {"slot_init": "uniform"}, "model.slot_init must be one of"),
+    ("model", {"slot_encoder": "transformer"}, "model.slot_encoder must be one of"),
+    ("model", {"decoder_strides": (1, 1)}, "differ in length"),
+    ("model", {"resolution": (64, 64)}, "the decoder produces (35, 35) images"),
+    ("train", {"batch_size": 0}, "train.batch_size must be positive, got 0"),
+    ("train", {"learning_rate": -1e-3}, "train.learning_rate must be positive"),
+    ("train", {"warmup_steps": -1}, "train.warmup_steps must be zero or positive"),
+    ("train", {"steps_per_call": 0}, "train.steps_per_call must be positive"),
+    ("train", {"precision": "fp16"}, "train.precision must be one of"),
+])
+def test_configs_reject_bad_values_with_one_line(section, changes, message):
+    config = getattr(get_preset("tetrominoes"), section)
+    with pytest.raises(ValueError) as error:
+        dataclasses.replace(config, **changes)
+    assert message in str(error.value) and "\n" not in str(error.value)
+
+
+def test_zero_turns_evaluation_off_and_is_accepted():
+    train = dataclasses.replace(get_preset("tetrominoes").train, eval_every=0, eval_examples=0)
+    assert train.eval_every == 0

@@ -14,8 +14,6 @@ import keras_slots
 
 MODULES = sorted(info.name for info in pkgutil.walk_packages(keras_slots.__path__,
                                                              "keras_slots."))
-# An example that needs a name its module does not define; fixed with models/ (issue 15).
-BROKEN = {"keras_slots.models.autoencoder": "its example calls get_preset, not imported"}
 
 
 def _examples(name):
@@ -30,9 +28,7 @@ def test_the_package_has_examples():
             "keras_slots.training.schedule"} <= set(with_examples)
 
 
-@pytest.mark.parametrize("name", [
-    pytest.param(name, marks=pytest.mark.xfail(reason=BROKEN[name])) if name in BROKEN
-    else name for name in MODULES])
+@pytest.mark.parametrize("name", MODULES)
 def test_docstring_examples_run(name):
     runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
     for test in _examples(name):

@@ -13,7 +13,7 @@ import tensorflow as tf
 
 from keras_slots import export, visualize
 from keras_slots.config import get_preset
-from keras_slots.models import SlotAttentionAutoEncoder
+from keras_slots.models import create_model
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -36,7 +36,7 @@ def exported(tmp_path_factory):
     config = dataclasses.replace(get_preset("tetrominoes").model, encoder_channels=(8, 8),
                                  decoder_channels=(8,), decoder_strides=(1,), slot_size=16,
                                  mlp_hidden_size=16)
-    model = SlotAttentionAutoEncoder.from_model_config(config)
+    model = create_model(config)
     model.build((None, 35, 35, 3))
     path = str(tmp_path_factory.mktemp("export") / "tiny")
     export.export_saved_model(model, path, {"preset": "tiny", "step": 7})

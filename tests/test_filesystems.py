@@ -18,7 +18,7 @@ from keras_slots import export, visualize
 from keras_slots.data import get_dataset, records
 from keras_slots.data import registry
 from keras_slots.training import checkpoints, loop
-from tests.test_training import tiny_config
+from tests.conftest import tiny_config
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -39,7 +39,7 @@ def test_train_resume_and_export_on_ram_filesystem(tmp_path):
     second = loop.train(tiny_config(**{"train.num_steps": 3}), model_dir)
     assert (second["step"], len(second["losses"])) == (3, 1)  # Resumed at step 2.
 
-    model, config, step = loop.restore_model(model_dir)
+    model, config, step = checkpoints.restore_model(model_dir)
     assert step == 3 and config == checkpoints.load_config(model_dir)
     export_dir = _ram("export")
     export.export_saved_model(model, export_dir, {"step": step})
@@ -75,7 +75,7 @@ def test_data_files_on_ram_filesystem():
 EVALUATE_ON_RAM = textwrap.dedent("""
     import json, runpy, sys
     import tensorflow as tf
-    from tests.test_training import tiny_config
+    from tests.conftest import tiny_config
     from keras_slots.training import loop
     loop.train(tiny_config(**{"train.num_steps": 2}), "ram://run")
     sys.argv = ["evaluate.py", "--model_dir=ram://run", "--num_examples=4", "--batch_size=2",

@@ -1,11 +1,12 @@
-"""Position embedding, encoder and decoder layers: shapes, invariants, configs."""
+"""Every layer through the shared harness; position, encoder, decoder, Slot MLP invariants."""
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_slots.layers import CNNEncoder, SoftPositionEmbed, SpatialBroadcastDecoder, build_grid
-from keras_slots.models.slot_mlp import SlotMLP
+from keras_slots.layers import (CNNEncoder, SlotAttention, SlotMLP, SoftPositionEmbed,
+                                SpatialBroadcastDecoder, build_grid)
+from tests.layer_harness import check_layer
 
 
 def test_grid_corners_and_complements():
@@ -23,8 +24,6 @@ def test_soft_position_embed_adds_projection_of_grid():
     out = layer(x).numpy()
     expected = x + build_grid(6, 6) @ layer.dense.kernel.numpy() + layer.dense.bias.numpy()
     np.testing.assert_allclose(out, expected, atol=1e-5)
-    assert len(layer.trainable_weights) == 2
-    assert SoftPositionEmbed.from_config(layer.get_config()).get_config() == layer.get_config()
 
 
 def test_encoder_shapes_strides_and_config():
@@ -34,8 +33,6 @@ def test_encoder_shapes_strides_and_config():
     # 4 convs x 2, position dense x 2, LayerNorm x 2, MLP x 4.
     assert len(enc.trainable_weights) == 16
     assert all(conv.activation.__name__ == "relu" for conv in enc.convs)
-    clone = CNNEncoder.from_config(enc.get_config())
-    assert clone.get_config() == enc.get_config()
 
 
 def test_decoder_upsamples_and_is_per_slot():
@@ -50,15 +47,6 @@ def test_decoder_upsamples_and_is_per_slot():
     np.testing.assert_allclose(out2[:, [0, 2]], out[:, [0, 2]], atol=1e-6)
     assert np.abs(out2[:, 1] - out[:, 1]).max() > 1e-4
     assert dec.output_resolution == (16, 16)
-    assert SpatialBroadcastDecoder.from_config(dec.get_config()).get_config() == dec.get_config()
-
-
-def test_slot_mlp_baseline_shapes_and_config():
-    layer = SlotMLP(4, 16, 32, feature_resolution=(5, 2), grid_size=(2, 2))
-    slots, attn = layer(np.ones((2, 10, 8), "float32"))
-    assert slots.shape == (2, 4, 16) and attn.shape == (2, 1, 4, 10)
-    np.testing.assert_allclose(tf.reduce_sum(attn, axis=2).numpy(), 1.0)
-    assert SlotMLP.from_config(layer.get_config()).get_config() == layer.get_config()
 
 
 @pytest.mark.parametrize("grid, kernel_size", [((35, 35), 5), ((7, 5), 3), ((6, 9), 5)])
@@ -93,11 +81,9 @@ def test_position_scale_multiplies_the_grid_and_round_trips():
     out = layer(x).numpy()
     expected = 8.0 * build_grid(5, 5) @ layer.dense.kernel.numpy() + layer.dense.bias.numpy()
     np.testing.assert_allclose(out, expected, atol=1e-4)
-    assert SoftPositionEmbed.from_config(layer.get_config()).scale == 8.0
     dec = SpatialBroadcastDecoder((5, 5), (4,), (1,), position_scale=8.0)
     dec.build((None, None, 3))
     assert dec.position.scale == 8.0
-    assert SpatialBroadcastDecoder.from_config(dec.get_config()).position_scale == 8.0
 
 
 def test_slot_mlp_sees_positions_of_the_resized_flattened_feature_map():
@@ -105,9 +91,38 @@ def test_slot_mlp_sees_positions_of_the_resized_flattened_feature_map():
     (a mean over the feature set would not), and its MLP reads grid h * w * C inputs."""
     layer = SlotMLP(3, 8, 16, feature_resolution=(6, 6), grid_size=(3, 3))
     features = np.random.default_rng(0).normal(size=(2, 36, 4)).astype("float32")
-    slots, _ = layer(features)
-    shuffled, _ = layer(features[:, ::-1])
+    slots = layer(features)
+    shuffled = layer(features[:, ::-1])
     assert np.abs(slots.numpy() - shuffled.numpy()).max() > 1e-3
     assert layer.hidden[0].kernel.shape == (3 * 3 * 4, 16)
     assert [tuple(w.shape) for w in layer.trainable_weights] == [
         (36,), (36,), (36, 16), (16,), (16, 16), (16,), (16, 24), (24,)]
+
+
+HARNESS_CASES = {
+    "position": (SoftPositionEmbed, {"scale": 2.0}, (2, 6, 6, 5), (2, 6, 6, 5), 2),
+    "encoder": (CNNEncoder, {"channels": (8, 8), "kernel_size": 3, "strides": (1, 2),
+                             "mlp_size": 16}, (2, 16, 16, 3), (2, 64, 16), 12),
+    "decoder_upsampling": (SpatialBroadcastDecoder, {"initial_resolution": (4, 4),
+                                                     "channels": (8, 8), "strides": (2, 1)},
+                           (2, 3, 6), (2, 3, 8, 8, 4), 8),
+    "decoder_closed_form": (SpatialBroadcastDecoder, {"initial_resolution": (5, 5),
+                                                      "channels": (8,), "strides": (1,)},
+                            (2, 3, 6), (2, 3, 5, 5, 4), 6),
+    "slot_attention": (SlotAttention, {"num_slots": 3, "slot_size": 16, "mlp_hidden_size": 8,
+                                       "implicit_grad": True, "seed": 1},
+                       (2, 10, 8), (2, 3, 16), 18),
+    "slot_attention_learned": (SlotAttention, {"num_slots": 3, "slot_size": 16,
+                                               "slot_init": "learned"},
+                               (2, 10, 8), (2, 3, 16), 17),
+    "slot_mlp": (SlotMLP, {"num_slots": 4, "slot_size": 16, "mlp_hidden_size": 32,
+                           "feature_resolution": (5, 2), "grid_size": (2, 2)},
+                 (2, 10, 8), (2, 4, 16), 8),
+}
+
+
+@pytest.mark.parametrize("case", sorted(HARNESS_CASES))
+def test_layer_harness(case, tmp_path):
+    cls, kwargs, input_shape, output_shape, weights = HARNESS_CASES[case]
+    call_kwargs = {"seed": tf.constant([3, 4])} if cls is SlotAttention else None
+    check_layer(tmp_path, cls, kwargs, input_shape, output_shape, weights, call_kwargs)

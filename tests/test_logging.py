@@ -7,7 +7,7 @@ import os
 import numpy as np
 
 from keras_slots.training import loop
-from tests.test_training import tiny_config
+from tests.conftest import tiny_config
 
 PACKAGE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                        "keras_slots")

@@ -1,23 +1,15 @@
-"""scripts/train.py and scripts/evaluate.py run for real: train, resume, evaluate, errors."""
+"""The scripts run for real: train, resume, evaluate, visualize, export, benchmark, errors."""
 
 import json
 import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-TINY = ["--preset=tetrominoes_cpu", "--batch_size=4", "--checkpoint_every=2", "--log_every=2",
-        "--image_every=2", "--precision=float32", "--eval_examples=8"]
+from tests.conftest import TINY_FLAGS, run_script
 
-
-def run_script(name, *args):
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
-    return subprocess.run([sys.executable, os.path.join(ROOT, "scripts", name), *args],
-                          capture_output=True, text=True, env=env, timeout=300)
+TINY = TINY_FLAGS + ["--checkpoint_every=2", "--log_every=2", "--image_every=2"]
 
 
 def evaluate_into(model_dir, out_dir, num_examples, batch_size):
@@ -42,9 +34,12 @@ def test_train_resume_evaluate(tmp_path):
     assert tf.train.latest_checkpoint(model_dir).endswith("ckpt-4")
     assert os.path.exists(os.path.join(model_dir, "config.json"))
 
-    second = run_script("train.py", f"--model_dir={model_dir}", "--num_steps=6", *TINY)
+    # Every step on the progress bar: a run that started over would print 1/6.
+    second = run_script("train.py", f"--model_dir={model_dir}", "--num_steps=6", *TINY,
+                        "--log_every=1")
     assert second.returncode == 0, second.stderr[-2000:]
-    assert "6/6" in second.stderr and "1/6" not in second.stderr  # resumed at step 4
+    assert "5/6" in second.stderr and "6/6" in second.stderr
+    assert "1/6" not in second.stderr and "4/6" not in second.stderr  # resumed at step 4
     assert tf.train.latest_checkpoint(model_dir).endswith("ckpt-6")
     events = os.listdir(os.path.join(model_dir, "train"))
     assert events and all(name.startswith("events.out.tfevents") for name in events)
@@ -80,15 +75,70 @@ def test_train_resume_evaluate(tmp_path):
                                          "resize": [35, 35], "resize_method": "bilinear",
                                          "channels": 3}
 
+    served = tmp_path / "viz_saved"
+    drawn = run_script("visualize.py", f"--saved_model={export_dir}", "--num_images=2",
+                       f"--output_dir={served}")
+    assert drawn.returncode == 0, drawn.stderr[-2000:]
+    assert sorted(os.listdir(served)) == ["image_0.png", "image_1.png"]
+
+    wider = str(tmp_path / "export_6_slots")
+    exported = run_script("export.py", f"--model_dir={model_dir}", f"--export_dir={wider}",
+                          "--num_slots=6", "--num_iterations=5")
+    assert exported.returncode == 0, exported.stderr[-2000:]
+    loaded = tf.saved_model.load(wider)
+    assert json.loads(loaded.metadata().numpy())["num_slots"] == 6
+    out = loaded.signatures["serving_default"](images=tf.zeros([2, 35, 35, 3], tf.uint8))
+    assert out["masks"].shape == (2, 6, 35, 35, 1)
+    assert out["attn_iterations"].shape == (2, 5, 6, 35 * 35)
+
+
+def test_resume_with_a_changed_config_needs_allow_config_change(tmp_path):
+    model_dir = str(tmp_path / "run")
+    first = run_script("train.py", f"--model_dir={model_dir}", "--num_steps=2", *TINY)
+    assert first.returncode == 0, first.stderr[-2000:]
+    changed = ["--num_steps=3", "--learning_rate=0.001", *TINY]
+    refused = run_script("train.py", f"--model_dir={model_dir}", *changed)
+    assert refused.returncode == 1 and "train.learning_rate" in last_line(refused)
+    allowed = run_script("train.py", f"--model_dir={model_dir}", *changed,
+                         "--allow_config_change")
+    assert allowed.returncode == 0, allowed.stderr[-2000:]
+    assert tf.train.latest_checkpoint(model_dir).endswith("ckpt-3")
+    with open(os.path.join(model_dir, "config.json")) as f:
+        assert json.load(f)["train"]["learning_rate"] == 0.001
+
+
+def test_benchmark_prints_bare_and_loop_step_rates(tmp_path):
+    proc = run_script("benchmark.py", "--presets=tetrominoes", "--batch_size=2", "--steps=2",
+                      "--steps_per_call=2", "--precisions=float32", "--read_images=4")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    header, _, row = proc.stdout.strip().splitlines()[-3:]
+    assert "bare f32" in header and "loop f32 x1" in header and "loop f32 x2" in header
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    assert cells[0] == "tetrominoes" and all(float(c) > 0 for c in cells[1:])
+
+
+def test_show_datasets_draws_one_picture_per_dataset(tmp_path):
+    proc = run_script("show_datasets.py", f"--output_dir={tmp_path}",
+                      "--datasets=tetrominoes,multi_dsprites_colored_on_grayscale",
+                      "--num_scenes=2")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert sorted(os.listdir(tmp_path)) == ["multi_dsprites_colored_on_grayscale.png",
+                                            "tetrominoes.png"]
+    bad = run_script("show_datasets.py", f"--output_dir={tmp_path}", "--datasets=cifar")
+    assert bad.returncode == 2 and "no built-in generator for ['cifar']" in bad.stderr
+
 
 
 @pytest.mark.parametrize(
     "args, message",
     [
         (["--preset=nope"], "unknown preset 'nope'"),
-        (["--num_slots=0"], "--num_slots must be positive"),
+        (["--num_slots=0"], "model.num_slots must be positive, got 0"),
         (["--dataset=cifar"], "unknown dataset 'cifar'"),
-        (["--batch_size=-2"], "--batch_size must be positive"),
+        (["--batch_size=-2"], "train.batch_size must be positive, got -2"),
+        (["--set=model.slot_init=uniform"], "model.slot_init must be one of"),
+        (["--set=model.decoder_strides=[2,2,2]"], "the decoder produces (280, 280) images"),
+        (["--set=train.nope=1"], "unknown config field 'train.nope'"),
         (["--data_dir=/nonexistent"],
          "expected file /nonexistent/tetrominoes_train.tfrecords does not exist"),
         (["--strategy=multi_worker"], "strategy 'multi_worker' needs TF_CONFIG"),
@@ -98,6 +148,8 @@ def test_bad_train_flags_give_one_line(tmp_path, args, message):
     proc = run_script("train.py", f"--model_dir={tmp_path}", *args)
     assert proc.returncode != 0
     assert message in proc.stderr and "Traceback" not in proc.stderr
+    if "must be" in message or "decoder produces" in message or "config field" in message:
+        assert proc.returncode == 2  # config validation is a usage error
 
 
 def test_evaluate_without_checkpoint_gives_one_line(tmp_path):

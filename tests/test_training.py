@@ -13,24 +13,9 @@ import tensorflow as tf
 
 from keras_slots.config import get_preset
 from keras_slots.training import checkpoints
+from tests.conftest import ROOT, SCRIPT_ENV as ENV, SCRIPTS, TINY_FLAGS, tiny_config
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-TRAIN = os.path.join(ROOT, "scripts", "train.py")
-ENV = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
-TINY_FLAGS = ["--preset=tetrominoes_cpu", "--batch_size=4", "--log_every=1", "--image_every=1000",
-              "--precision=float32", "--eval_examples=8"]
-
-TINY_OVERRIDES = {
-    "model.encoder_channels": (8, 8), "model.decoder_channels": (8,),
-    "model.decoder_strides": (1,), "model.slot_size": 16, "model.mlp_hidden_size": 16,
-    "model.encoder_mlp_size": 16, "train.batch_size": 4, "train.log_every": 1,
-    "train.image_every": 2, "train.checkpoint_every": 2, "train.precision": "float32",
-    "train.warmup_steps": 2, "train.eval_examples": 4,
-}
-
-
-def tiny_config(**changes):
-    return get_preset("tetrominoes").override(**{**TINY_OVERRIDES, **changes})
+TRAIN = os.path.join(SCRIPTS, "train.py")
 
 
 def weights_of(checkpoint_path):
@@ -69,22 +54,55 @@ def test_sigkill_then_same_command_resumes_bit_identically(tmp_path):
 
 def test_sigterm_saves_a_checkpoint_and_exits_cleanly(tmp_path):
     model_dir = str(tmp_path / "run")
-    proc = subprocess.Popen([sys.executable, TRAIN, f"--model_dir={model_dir}", *TINY_FLAGS,
-                             "--num_steps=100000", "--checkpoint_every=100000"],
-                            env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    log = tmp_path / "stderr.log"
+    with open(log, "w") as stderr:
+        proc = subprocess.Popen([sys.executable, TRAIN, f"--model_dir={model_dir}", *TINY_FLAGS,
+                                 "--num_steps=100000", "--checkpoint_every=100000"],
+                                env=ENV, stdout=subprocess.DEVNULL, stderr=stderr)
     deadline = time.time() + 240
-    while time.time() < deadline:  # wait until training has made progress
-        events = os.path.join(model_dir, "train")
-        if os.path.isdir(events) and os.listdir(events):
-            break
+    while " 2/100000 " not in log.read_text() and time.time() < deadline:  # two steps done
+        assert proc.poll() is None, log.read_text()[-2000:]
         time.sleep(0.1)
-    time.sleep(2)
     proc.send_signal(signal.SIGTERM)
-    _, stderr = proc.communicate(timeout=120)
+    proc.wait(timeout=120)
+    stderr = log.read_text()
     assert proc.returncode == 0, stderr[-2000:]
     assert "stopped by signal" in stderr
     path = tf.train.latest_checkpoint(model_dir)
-    assert path is not None and int(path.rsplit("-", 1)[1]) > 0
+    assert path is not None and int(path.rsplit("-", 1)[1]) >= 2
+
+
+def test_sigterm_during_set_up_still_saves_and_exits_cleanly(tmp_path, monkeypatch):
+    """The handler is installed before the slow set-up: a signal then is not lost."""
+    from keras_slots.training import loop
+
+    real_set_up = loop.set_up
+
+    def set_up_then_signal(*args, **kwargs):
+        os.kill(os.getpid(), signal.SIGTERM)  # arrives while the run is being set up
+        return real_set_up(*args, **kwargs)
+
+    monkeypatch.setattr(loop, "set_up", set_up_then_signal)
+    result = loop.train(tiny_config(**{"train.num_steps": 50}), str(tmp_path / "run"))
+    assert result["signal"] == signal.SIGTERM and result["step"] == 0
+    assert tf.train.latest_checkpoint(str(tmp_path / "run")).endswith("ckpt-0")
+
+
+def test_several_steps_per_call_give_the_same_run(tmp_path):
+    """steps_per_call changes speed only: losses and weights match one step per call."""
+    from keras_slots.training import loop
+
+    config = tiny_config(**{"train.num_steps": 6, "train.log_every": 100,
+                            "train.image_every": 100, "train.checkpoint_every": 100,
+                            "train.eval_examples": 0, "train.warmup_steps": 0})
+    one = loop.train(config, str(tmp_path / "one"))
+    four = loop.train(config.override(**{"train.steps_per_call": 4}), str(tmp_path / "four"))
+    assert len(one["losses"]) == len(four["losses"]) == 6
+    np.testing.assert_allclose(four["losses"], one["losses"], rtol=1e-6)
+    a = weights_of(tf.train.latest_checkpoint(str(tmp_path / "one")))
+    b = weights_of(tf.train.latest_checkpoint(str(tmp_path / "four")))
+    for name in a:
+        np.testing.assert_allclose(b[name], a[name], rtol=1e-5, atol=1e-7, err_msg=name)
 
 
 def test_nonfinite_loss_stops_with_step_and_keeps_last_checkpoint(tmp_path):
@@ -131,7 +149,7 @@ def test_fg_ari_of_a_fixed_test_batch_is_logged_while_training(tmp_path):
     assert [e["step"] for e in result["evals"]] == [2, 4, 5]  # every 2 steps and the last
     # Recompute the last value independently: scikit-learn's ARI on the foreground pixels of
     # the first 6 test scenes, with the model restored from the final checkpoint.
-    model, _, step = loop.restore_model(model_dir)
+    model, _, step = checkpoints.restore_model(model_dir)
     batch = next(iter(data.get_dataset("tetrominoes", "test", num_examples=6).batch(6)))
     masks = model(batch["image"], seed=tf.constant([0, 0], tf.int32))["masks"].numpy()
     pred = masks[..., 0].argmax(axis=1).reshape(6, -1)  # [6, H*W]
@@ -183,9 +201,10 @@ MIRRORED = textwrap.dedent("""
     cpu = tf.config.list_physical_devices("CPU")[0]
     tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
     sys.path.insert(0, sys.argv[2])
-    from tests.test_training import tiny_config
+    from tests.conftest import tiny_config
     from keras_slots.training import loop
-    config = tiny_config(**{"train.num_steps": 3})
+    # No warm-up: every step has a non-zero learning rate, so each one moves the weights.
+    config = tiny_config(**{"train.num_steps": 3, "train.warmup_steps": 0})
     one = loop.train(config, sys.argv[1] + "/one")
     strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
     two = loop.train(config, sys.argv[1] + "/two", strategy=strategy)
@@ -207,7 +226,15 @@ def test_mirrored_over_two_cpus_gives_the_single_device_losses(tmp_path):
 
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     assert result["replicas"] == 2 and len(result["one"]) == 3
+    assert len(set(result["one"])) == 3  # the weights changed at every step
     np.testing.assert_allclose(result["two"], result["one"], rtol=1e-4)
+    one = weights_of(tf.train.latest_checkpoint(str(tmp_path / "one")))
+    two = weights_of(tf.train.latest_checkpoint(str(tmp_path / "two")))
+    assert one.keys() == two.keys() and len(one) > 50
+    # Adam turns a rounding-level gradient difference of a near-zero gradient into a
+    # visible step; a wrong split of the batch would move many weights by ~lr (4e-4).
+    for name in one:
+        np.testing.assert_allclose(two[name], one[name], rtol=1e-4, atol=2e-5, err_msg=name)
     assert "batch size 3 is not divisible by the 2 replicas" in result["odd"]
 
 
@@ -243,6 +270,17 @@ def test_two_workers_on_localhost_train_and_chief_writes_the_checkpoint(tmp_path
     assert tf.train.latest_checkpoint(model_dir).endswith("ckpt-4")
     assert tf.train.latest_checkpoint(os.path.join(model_dir, "workers", "worker_1"))
     assert os.path.exists(os.path.join(model_dir, "config.json"))
+    # The same run on one worker: the same weights (the global batch is split, not grown).
+    single = str(tmp_path / "single")
+    proc = subprocess.run([sys.executable, TRAIN, f"--model_dir={single}", *TINY_FLAGS,
+                           "--strategy=default", "--num_steps=4", "--checkpoint_every=2"],
+                          env=ENV, capture_output=True, text=True, timeout=400)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    many = weights_of(tf.train.latest_checkpoint(model_dir))
+    one = weights_of(tf.train.latest_checkpoint(single))
+    assert many.keys() == one.keys() and len(one) > 50
+    for name in one:
+        np.testing.assert_allclose(many[name], one[name], rtol=1e-4, atol=2e-5, err_msg=name)
 
 
 @pytest.mark.slow  # Once in five runs a round saw no new checkpoint for 240 s (cause unknown).
@@ -271,13 +309,13 @@ def test_kill_during_saves_always_leaves_a_loadable_checkpoint(tmp_path):
 
 
 def test_training_from_published_files_resumes_at_the_same_record(tmp_path):
-    from keras_slots.data import BUILTIN_GENERATORS, formats, records
+    from keras_slots.data import DATASETS, records
     from keras_slots.training import loop
 
     data_dir = tmp_path / "data"
     data_dir.mkdir()
-    fmt = formats.get_format("tetrominoes")
-    scenes = [BUILTIN_GENERATORS["tetrominoes"](np.random.default_rng([5, i])) for i in range(40)]
+    fmt = DATASETS["tetrominoes"].file_format
+    scenes = [DATASETS["tetrominoes"].generate(np.random.default_rng([5, i])) for i in range(40)]
     records.write_records(str(data_dir / fmt.file_name), scenes, fmt)
     records.write_split_sizes(str(data_dir / fmt.file_name), 40, 0)
     config = tiny_config(**{"train.num_steps": 6})
@@ -301,13 +339,13 @@ def test_full_disk_fails_at_start(tmp_path, monkeypatch):
 
 def test_filtered_clevr6_files_resume_at_the_same_record_with_shuffling(tmp_path):
     """CLEVR6 drops scenes with more than six objects: the resume point counts records."""
-    from keras_slots.data import BUILTIN_GENERATORS, records
+    from keras_slots.data import DATASETS, records
     from keras_slots.training import loop
 
     data_dir = tmp_path / "data"
     data_dir.mkdir()
     path = str(data_dir / "clevr_with_masks_train.tfrecords")
-    scenes = [BUILTIN_GENERATORS["clevr_with_masks"](np.random.default_rng([6, i]))
+    scenes = [DATASETS["clevr_with_masks"].generate(np.random.default_rng([6, i]))
               for i in range(14)]
     kept = sum(int((s["mask"][1:] > 0).any(axis=(1, 2, 3)).sum() <= 6) for s in scenes)
     assert 3 <= kept <= 11  # some scenes are filtered out, and an epoch is short

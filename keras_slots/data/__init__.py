@@ -13,9 +13,3 @@ from keras_slots.data.registry import DATASET_NAMES
 from keras_slots.data.registry import DATASETS
 from keras_slots.data.registry import DataError
 from keras_slots.data.registry import DatasetInfo
-
-# Older names: DATASET_SPECS[name] has .image_size, .num_entities and .num_background;
-# BUILTIN_GENERATORS[name] is the dataset's generator, rng -> raw scene.
-DATASET_SPECS = DATASETS
-BUILTIN_GENERATORS = {name: info.generate for name, info in DATASETS.items()
-                      if info.generate is not None}

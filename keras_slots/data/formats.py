@@ -127,15 +127,3 @@ CLEVR_WITH_MASKS = FileFormat("clevr_with_masks_train.tfrecords", (240, 320), 11
                               _clevr_features(11, 240, 320))
 TETROMINOES = FileFormat("tetrominoes_train.tfrecords", (35, 35), 4,
                          _tetrominoes_features(4, 35, 35))
-
-
-def get_format(name):
-    """The FileFormat of dataset `name` (kept for older callers: prefer
-    `registry.get(name).file_format`).
-
-    Raises:
-        DataError: for an unknown name.
-    """
-    from keras_slots.data import registry  # registry imports this module.
-
-    return registry.get(name).file_format

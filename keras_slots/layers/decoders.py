@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_slots.layers.position import SoftPositionEmbed
+from keras_slots.layers.position import SoftPositionEmbed, layer_strides
 
 
 @keras.saving.register_keras_serializable(package="keras_slots")
@@ -48,9 +48,7 @@ class SpatialBroadcastDecoder(keras.layers.Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        strides = tuple(strides) if strides is not None else (1,) * len(channels)
-        if len(strides) != len(channels):
-            raise ValueError(f"strides {strides} and channels {channels} differ in length")
+        strides = layer_strides(channels, strides)
         # === Config ===
         self.initial_resolution = tuple(initial_resolution)
         self.channels = tuple(channels)

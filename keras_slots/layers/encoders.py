@@ -3,7 +3,7 @@
 import keras
 import tensorflow as tf
 
-from keras_slots.layers.position import SoftPositionEmbed
+from keras_slots.layers.position import SoftPositionEmbed, layer_strides
 
 
 @keras.saving.register_keras_serializable(package="keras_slots")
@@ -31,9 +31,7 @@ class CNNEncoder(keras.layers.Layer):
 
     def __init__(self, channels, kernel_size=5, strides=None, mlp_size=64, **kwargs):
         super().__init__(**kwargs)
-        strides = tuple(strides) if strides is not None else (1,) * len(channels)
-        if len(strides) != len(channels):
-            raise ValueError(f"strides {strides} and channels {channels} differ in length")
+        strides = layer_strides(channels, strides)
         # === Config ===
         self.channels = tuple(channels)
         self.kernel_size = kernel_size
@@ -76,6 +74,14 @@ class CNNEncoder(keras.layers.Layer):
         x = tf.reshape(x, [shape[0], shape[1] * shape[2], x.shape[-1]])  # [B, N, C]
         x = self.norm(x)
         return self.mlp_out(self.mlp_hidden(x))  # [B, N, mlp_size]
+
+    def compute_output_shape(self, images_shape):
+        batch, height, width = images_shape[0], images_shape[1], images_shape[2]
+        for stride in self.strides:  # "same" padding: ceil(size / stride)
+            height = None if height is None else -(-height // stride)
+            width = None if width is None else -(-width // stride)
+        n = None if height is None or width is None else height * width
+        return (batch, n, self.mlp_size)
 
     def get_config(self):
         config = super().get_config()

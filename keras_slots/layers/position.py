@@ -1,8 +1,20 @@
-"""Soft position embedding (Slot Attention paper, appendix: "soft position embedding")."""
+"""Soft position embedding (paper appendix: "soft position embedding") and conv-grid helpers."""
 
 import keras
 import numpy as np
 import tensorflow as tf
+
+
+def layer_strides(channels, strides):
+    """The strides of a conv stack: `strides` as a tuple, all 1 when None.
+
+    Raises:
+        ValueError: when strides and channels differ in length.
+    """
+    strides = tuple(strides) if strides is not None else (1,) * len(channels)
+    if len(strides) != len(channels):
+        raise ValueError(f"strides {strides} and channels {channels} differ in length")
+    return strides
 
 
 def build_grid(height, width):

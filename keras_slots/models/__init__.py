@@ -1,4 +1,4 @@
-"""Models built from keras_slots layers."""
+"""Models assembled from keras_slots layers, and the factory that builds them from configs."""
 
 from keras_slots.models.autoencoder import SlotAttentionAutoEncoder
-from keras_slots.models.slot_mlp import SlotMLP
+from keras_slots.models.factory import build_layers, create_model

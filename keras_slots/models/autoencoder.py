@@ -1,139 +1,86 @@
-"""Object discovery autoencoder: CNN encoder -> Slot Attention -> spatial broadcast decoder."""
-
-import dataclasses
+"""Object discovery autoencoder: encoder -> slot module -> per-slot decoder -> alpha blend."""
 
 import keras
 import tensorflow as tf
 
-from keras_slots.config import ModelConfig
-from keras_slots.layers import CNNEncoder, SlotAttention, SpatialBroadcastDecoder
+# Keys of a model config written before the autoencoder took its layers as arguments: the
+# fields of ModelConfig, from which `from_config` rebuilds the layers.
+_OLD_FORMAT_KEY = "encoder_channels"
 
 
 @keras.saving.register_keras_serializable(package="keras_slots")
 class SlotAttentionAutoEncoder(keras.Model):
-    """The paper's object discovery model; its constructor arguments are `ModelConfig`'s fields.
+    """The paper's object discovery model, assembled from an encoder, a slot module, a decoder.
 
-    Each slot is decoded to RGB + an alpha logit; masks = softmax(alpha) over slots and the
-    reconstruction is the mask-weighted sum of the per-slot RGB images.
+    The encoder turns images into a set of features, the slot module binds them to K slots
+    and the decoder maps each slot to RGB + an alpha logit; masks = softmax(alpha) over slots
+    and the reconstruction is the mask-weighted sum of the per-slot RGB images.
+    `keras_slots.models.create_model` builds one from a `ModelConfig`.
 
     Args:
-        resolution: (H, W) of the input images.
-        num_slots, slot_size, num_iterations, mlp_hidden_size, slot_init, implicit_grad:
-            Slot Attention settings (see layers.SlotAttention).
-        encoder_channels, encoder_kernel_size, encoder_mlp_size: CNN encoder settings.
-        decoder_initial_resolution, decoder_channels, decoder_strides, decoder_kernel_size,
-            decoder_position_scale: spatial broadcast decoder settings; they must decode to
-            `resolution`.
-        slot_encoder: "slot_attention" (the paper's model) or "slot_mlp" (the paper's Slot MLP
-            baseline: the encoder's feature map resized to 8x8, flattened -> MLP -> K
-            ordered slots; see models.SlotMLP).
-        seed: seed of the slot noise when calls pass no explicit seed.
+        encoder: layer, images [B, H, W, 3] -> features [B, N, C] (e.g. layers.CNNEncoder).
+        slot_attention: the slot module, features [B, N, C] -> slots [B, K, D], or
+            (slots, attention [B, T, K, N]) for an iterative module such as
+            layers.SlotAttention; it has a `num_slots` attribute and takes `num_slots`,
+            `seed` and `noise` call arguments (`num_iterations` too if it iterates).
+            layers.SlotMLP is the paper's non-iterative baseline.
+        decoder: layer, slots [B, K, D] -> [B, K, H, W, 4] with an `output_resolution`
+            attribute (e.g. layers.SpatialBroadcastDecoder); it sets the input resolution.
 
     Call arguments:
         images: [B, H, W, 3] float images in [-1, 1].
         num_slots: optional int, slots to use (default: trained value).
-        num_iterations: optional int, Slot Attention iterations (default: trained value).
+        num_iterations: optional int, iterations of an iterative slot module (default:
+            trained value).
         seed: optional int32 [2] tensor making the slot noise repeatable.
         slot_noise: optional [B, K, D] standard normal noise of the initial slots (overrides
             seed).
 
     Returns:
         dict with recon [B, H, W, 3], recons [B, K, H, W, 3], masks [B, K, H, W, 1],
-        slots [B, K, D], attn [B, K, N] (last iteration), attn_iterations [B, T, K, N];
-        all float32.
+        slots [B, K, D] and, when the slot module returns attention, attn [B, K, N] (last
+        iteration) and attn_iterations [B, T, K, N]; all float32.
 
     Example:
-        >>> model = SlotAttentionAutoEncoder.from_model_config(get_preset("tetrominoes").model)
+        >>> from keras_slots.config import get_preset
+        >>> from keras_slots.models import create_model
+        >>> model = create_model(get_preset("tetrominoes").model)
         >>> model(np.zeros((2, 35, 35, 3), "float32"))["masks"].shape
         TensorShape([2, 4, 35, 35, 1])
     """
 
-    def __init__(
-        self,
-        resolution=(35, 35),
-        num_slots=4,
-        slot_size=64,
-        num_iterations=3,
-        mlp_hidden_size=128,
-        encoder_channels=(32, 32, 32, 32),
-        encoder_kernel_size=5,
-        encoder_mlp_size=64,
-        decoder_initial_resolution=(35, 35),
-        decoder_channels=(32, 32, 32),
-        decoder_strides=(1, 1, 1),
-        decoder_kernel_size=5,
-        decoder_position_scale=1.0,
-        slot_init="gaussian",
-        implicit_grad=False,
-        slot_encoder="slot_attention",
-        seed=None,
-        **kwargs,
-    ):
+    def __init__(self, encoder, slot_attention, decoder, **kwargs):
         super().__init__(**kwargs)
-        # === Config ===
-        self.resolution = tuple(resolution)
-        self.num_slots = num_slots
-        self.slot_size = slot_size
-        self.num_iterations = num_iterations
-        self.mlp_hidden_size = mlp_hidden_size
-        self.encoder_channels = tuple(encoder_channels)
-        self.encoder_kernel_size = encoder_kernel_size
-        self.encoder_mlp_size = encoder_mlp_size
-        self.decoder_initial_resolution = tuple(decoder_initial_resolution)
-        self.decoder_channels = tuple(decoder_channels)
-        self.decoder_strides = tuple(decoder_strides)
-        self.decoder_kernel_size = decoder_kernel_size
-        self.decoder_position_scale = decoder_position_scale
-        self.slot_init = slot_init
-        self.implicit_grad = implicit_grad
-        self.slot_encoder = slot_encoder
-        self.seed = seed
-        if num_slots < 1 or num_iterations < 1:
-            raise ValueError(f"num_slots and num_iterations must be >= 1, got {num_slots}, "
-                             f"{num_iterations}")
         # === Layers ===
-        policy = self.dtype_policy
-        self.encoder = CNNEncoder(
-            encoder_channels, encoder_kernel_size, mlp_size=encoder_mlp_size,
-            name="encoder", dtype=policy,
-        )
-        if slot_encoder == "slot_attention":
-            self.slot_attention = SlotAttention(
-                num_slots, slot_size, num_iterations, mlp_hidden_size, slot_init=slot_init,
-                implicit_grad=implicit_grad, seed=seed, name="slot_attention", dtype=policy,
-            )
-        elif slot_encoder == "slot_mlp":
-            from keras_slots.models.slot_mlp import SlotMLP
+        # The attribute names are the checkpoint and .keras weight paths: keep them.
+        self.encoder = encoder
+        self.slot_attention = slot_attention
+        self.decoder = decoder
 
-            self.slot_attention = SlotMLP(
-                num_slots, slot_size, mlp_hidden_size, feature_resolution=self.resolution,
-                name="slot_mlp", dtype=policy,
-            )
-        else:
-            raise ValueError(f"slot_encoder must be 'slot_attention' or 'slot_mlp', "
-                             f"got {slot_encoder!r}")
-        self.decoder = SpatialBroadcastDecoder(
-            decoder_initial_resolution, decoder_channels, decoder_strides,
-            kernel_size=decoder_kernel_size, position_scale=decoder_position_scale,
-            name="decoder", dtype=policy,
-        )
-        if self.decoder.output_resolution != self.resolution:
-            raise ValueError(
-                f"the decoder produces {self.decoder.output_resolution} images "
-                f"(initial resolution {self.decoder_initial_resolution} x strides "
-                f"{self.decoder_strides}), but resolution is {self.resolution}"
-            )
+    @property
+    def resolution(self):
+        """(H, W) of the input images: the decoder's output resolution."""
+        return tuple(self.decoder.output_resolution)
 
-    @classmethod
-    def from_model_config(cls, model_config, **kwargs):
-        """Builds the model from a `ModelConfig` (extra kwargs go to the constructor)."""
-        return cls(**dataclasses.asdict(model_config), **kwargs)
+    @property
+    def num_slots(self):
+        """The trained number of slots."""
+        return self.slot_attention.num_slots
+
+    @property
+    def num_iterations(self):
+        """The trained number of iterations, or None for a non-iterative slot module."""
+        return getattr(self.slot_attention, "num_iterations", None)
 
     def build(self, images_shape):
-        self.encoder.build(images_shape)
-        n = None
-        self.slot_attention.build((None, n, self.encoder_mlp_size))
-        self.decoder.build((None, None, self.slot_size))
+        # Layers from `from_config` arrive built (their configs record their input shapes).
+        features_shape = self.encoder.compute_output_shape(images_shape)  # [B, N, C]
+        shapes = ((self.encoder, images_shape),
+                  (self.slot_attention, (None, None, features_shape[-1])),
+                  (self.decoder, (None, None, self.slot_attention.slot_size)))
+        for layer, shape in shapes:
+            if not layer.built:
+                layer.build(shape)
         self.built = True
 
     def call(self, images, num_slots=None, num_iterations=None, seed=None, slot_noise=None,
@@ -145,30 +92,54 @@ class SlotAttentionAutoEncoder(keras.Model):
                 f"got {images.shape}"
             )
         features = self.encoder(tf.cast(images, self.compute_dtype))  # [B, N, C]
-        slots, attn = self.slot_attention(
-            features, num_slots=num_slots, num_iterations=num_iterations, seed=seed,
-            noise=slot_noise,
-        )  # [B, K, D], [B, T, K, N]
+        options = {"num_slots": num_slots, "seed": seed, "noise": slot_noise}
+        if num_iterations is not None:
+            if self.num_iterations is None:
+                raise ValueError(f"the slot module {self.slot_attention.name} does not "
+                                 f"iterate; num_iterations must be None")
+            options["num_iterations"] = num_iterations
+        found = self.slot_attention(features, **options)  # slots, or (slots, attn)
+        slots, attn = found if isinstance(found, (tuple, list)) else (found, None)
         decoded = tf.cast(self.decoder(slots), tf.float32)  # [B, K, H, W, 4]
         recons, alpha = decoded[..., :3], decoded[..., 3:]  # [B, K, H, W, 3], [B, K, H, W, 1]
         masks = tf.nn.softmax(alpha, axis=1)  # [B, K, H, W, 1]
         recon = tf.reduce_sum(recons * masks, axis=1)  # [B, H, W, 3]
-        attn = tf.cast(attn, tf.float32)
-        return {
-            "recon": recon,
-            "recons": recons,
-            "masks": masks,
-            "slots": tf.cast(slots, tf.float32),
-            "attn": attn[:, -1],
-            "attn_iterations": attn,
-        }
+        outputs = {"recon": recon, "recons": recons, "masks": masks,
+                   "slots": tf.cast(slots, tf.float32)}
+        if attn is not None:
+            attn = tf.cast(attn, tf.float32)  # [B, T, K, N]
+            outputs.update(attn=attn[:, -1], attn_iterations=attn)
+        return outputs
 
     def get_config(self):
         config = super().get_config()
-        config.update({f.name: getattr(self, f.name) for f in dataclasses.fields(ModelConfig)})
-        config["seed"] = self.seed
+        config.update({name: keras.layers.serialize(getattr(self, name))
+                       for name in ("encoder", "slot_attention", "decoder")})
         return config
 
     @classmethod
     def from_config(cls, config):
+        config = dict(config)
+        if _OLD_FORMAT_KEY in config:
+            return _from_old_config(cls, config)
+        for name in ("encoder", "slot_attention", "decoder"):
+            config[name] = keras.layers.deserialize(config[name])
         return cls(**config)
+
+
+def _from_old_config(cls, config):
+    """Rebuilds a model saved with ModelConfig fields as its config (model.keras files
+    written before the layers became arguments), with the same layers and weight paths."""
+    import dataclasses
+
+    from keras_slots.config import ModelConfig
+    from keras_slots.models import factory  # Imported here: the factory imports this module.
+
+    fields = {f.name for f in dataclasses.fields(ModelConfig)}
+    model_config = ModelConfig(**{k: tuple(v) if isinstance(v, list) else v
+                                  for k, v in config.items() if k in fields})
+    rest = {k: v for k, v in config.items() if k not in fields and k != "seed"}
+    dtype = rest.pop("dtype", None)
+    policy = keras.dtype_policies.deserialize(dtype) if isinstance(dtype, dict) else dtype
+    layers = factory.build_layers(model_config, dtype=policy, seed=config.get("seed"))
+    return cls(**layers, dtype=policy, **rest)

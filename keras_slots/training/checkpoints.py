@@ -10,14 +10,15 @@ import uuid
 
 import tensorflow as tf
 
-from keras_slots import files
+from keras_slots import files, precision
 from keras_slots.config import Config
+from keras_slots.models import create_model
 
 CONFIG_FILE = "config.json"
 # Fields that may change when a run is resumed: they do not change what is trained.
 RESUMABLE_FIELDS = {
     "train.num_steps", "train.log_every", "train.image_every", "train.checkpoint_every",
-    "train.keep_checkpoints",
+    "train.keep_checkpoints", "train.steps_per_call",
 }
 MIN_FREE_BYTES = 100 * 2**20
 
@@ -104,3 +105,27 @@ def latest_checkpoint(model_dir):
     if path is None:
         raise RunDirError(f"no checkpoint in {model_dir}: train first (scripts/train.py)")
     return path
+
+
+def restore_model(model_dir, checkpoint_path=None, compute_dtype=None):
+    """Rebuilds the model saved in model_dir and loads a checkpoint.
+
+    Args:
+        model_dir: a run directory written by `training.loop.train`.
+        checkpoint_path: a checkpoint prefix (default: the latest in model_dir).
+        compute_dtype: "float32" or "bfloat16" (default: the run's precision choice, resolved
+            on this machine).
+
+    Returns:
+        (model, config, step) with step the training step of the checkpoint.
+
+    Raises:
+        RunDirError: when model_dir holds no config or no checkpoint.
+    """
+    config = load_config(model_dir)
+    path = checkpoint_path or latest_checkpoint(model_dir)
+    compute_dtype = compute_dtype or precision.resolve(config.train.precision)[0]
+    model = create_model(config.model, compute_dtype)
+    step = tf.Variable(0, dtype=tf.int64)
+    tf.train.Checkpoint(model=model, step=step).read(path).expect_partial()
+    return model, config, int(step.numpy())

@@ -1,5 +1,6 @@
-"""The distributed training loop: tf.function steps, checkpoints, summaries, resumption."""
+"""The task-independent distributed training loop: steps, checkpoints, summaries, resumption."""
 
+import dataclasses
 import math
 import os
 import signal
@@ -7,73 +8,296 @@ import time
 
 from absl import logging
 import keras
-import numpy as np
 import tensorflow as tf
 
 from keras_slots import data as data_lib
-from keras_slots import metrics, precision
-from keras_slots.models import SlotAttentionAutoEncoder
+from keras_slots import precision
+from keras_slots.tasks import ObjectDiscovery
 from keras_slots.training import checkpoints, distribute
 from keras_slots.training.progress import ProgressBar
 from keras_slots.training.schedule import WarmupExponentialDecay
-from keras_slots.visualize import slot_grid
 
 
 class NonFiniteError(RuntimeError):
     """Training met a NaN or Inf loss or gradient."""
 
 
-def create_model(model_config, compute_dtype="float32", seed=None):
-    """Builds the autoencoder and creates its weights.
+def train(config, model_dir, *, task=None, strategy=None, data_dir=None,
+          allow_config_change=False, skip_nonfinite=False, deterministic=False, stream=None):
+    """Trains (or resumes training) the model of `task` and `config` in `model_dir`.
+
+    SIGTERM and SIGINT are caught from the first line on: the run then saves a checkpoint
+    at the step it reached (after set-up, if the signal came during it) and returns.
 
     Args:
-        model_config: a ModelConfig.
-        compute_dtype: "float32", or "bfloat16" (bfloat16 compute, float32 weights); see
-            `precision.resolve` for choosing one per machine.
-        seed: seed of the slot noise when no explicit seed is passed.
+        config: the run's Config.
+        model_dir: where the config, checkpoints and TensorBoard logs go; a run already
+            there is resumed from its latest checkpoint.
+        task: a tasks.Task (default: tasks.ObjectDiscovery()).
+        strategy: a tf.distribute.Strategy (default: the current one).
+        data_dir: directory of published dataset files; None uses the built-in generator.
+        allow_config_change: resume even if the saved config differs.
+        skip_nonfinite: skip a batch with a NaN/Inf loss or gradient instead of stopping.
+        deterministic: turn on TF op determinism (bit-identical reruns and resumes).
+        stream: where the progress bar writes (default stderr).
 
     Returns:
-        A built SlotAttentionAutoEncoder.
+        dict with the final "step", the last "loss", "losses" (the loss of every step this
+        call ran), "signal" (the signal that stopped the run, or None) and "evals" (one
+        dict(step, time, <metric>: value) per periodic evaluation of the task, e.g. FG-ARI
+        of the first `eval_examples` test scenes every `eval_every` steps; `time` from
+        time.time()).
+
+    Raises:
+        NonFiniteError: on a NaN/Inf loss or gradient (unless skip_nonfinite); the last good
+            checkpoint is kept and nothing is saved for the bad step.
+        checkpoints.RunDirError: for an unusable model_dir or a config mismatch.
     """
-    model = SlotAttentionAutoEncoder.from_model_config(
-        model_config, dtype=precision.keras_policy(compute_dtype), seed=seed)
-    model.build((None, *model_config.resolution, 3))
-    return model
+    with _StopRequest() as stop:
+        state = set_up(config, model_dir, task=task, strategy=strategy, data_dir=data_dir,
+                       allow_config_change=allow_config_change, deterministic=deterministic)
+        result = run(state, config.train, stop=stop, skip_nonfinite=skip_nonfinite,
+                     stream=stream)
+        if stop.signal is not None:
+            state.manager.save(checkpoint_number=result["step"])
+            logging.warning("stopped by signal %d at step %d; checkpoint saved", stop.signal,
+                            result["step"])
+    if state.writer is not None:
+        state.writer.flush()
+    return dict(result, signal=stop.signal)
 
 
-def restore_model(model_dir, checkpoint_path=None, compute_dtype=None):
-    """Rebuilds the model saved in model_dir and loads a checkpoint.
+@dataclasses.dataclass
+class TrainState:
+    """Everything a run holds between steps (see `set_up`)."""
+
+    model: keras.Model
+    optimizer: keras.optimizers.Optimizer
+    schedule: WarmupExponentialDecay
+    step: tf.Variable
+    manager: tf.train.CheckpointManager
+    writer: object  # tf.summary writer on the chief, else None.
+    iterator: object  # _PositionIterator of the task's features.
+    train_steps: object  # tf.function (iterator, count) -> (losses [n], grad norms [n]).
+    evaluate: object  # () -> {name: value}, or None.
+    summarize: object  # () -> None, or None.
+
+
+def set_up(config, model_dir, *, task=None, strategy=None, data_dir=None,
+           allow_config_change=False, deterministic=False):
+    """Checks the run dir, builds model and optimizer, restores the latest checkpoint.
+
+    Arguments as in `train`.
+
+    Returns:
+        A TrainState for `run`.
+    """
+    task = task or ObjectDiscovery()
+    strategy = strategy or tf.distribute.get_strategy()
+    tc = config.train
+    replicas = strategy.num_replicas_in_sync
+    if tc.batch_size % replicas:
+        raise ValueError(f"batch size {tc.batch_size} is not divisible by the "
+                         f"{replicas} replicas; pick a multiple of {replicas}")
+    chief = distribute.is_chief(strategy)
+    out_dir = distribute.worker_dir(model_dir, strategy)
+    checkpoints.check_writable(out_dir)
+    if chief:
+        checkpoints.save_or_check_config(model_dir, config, allow_config_change)
+    if deterministic:
+        tf.config.experimental.enable_op_determinism()
+    keras.utils.set_random_seed(tc.seed)
+
+    compute_dtype, reason = precision.resolve(tc.precision)
+    logging.info("precision: %s (%s)", compute_dtype, reason)
+    with strategy.scope():
+        model = task.build_model(config.model, compute_dtype, seed=tc.seed)
+        schedule = WarmupExponentialDecay(tc.learning_rate, tc.warmup_steps, tc.decay_rate,
+                                          tc.decay_steps)
+        optimizer = keras.optimizers.Adam(learning_rate=schedule, epsilon=1e-8)
+        optimizer.build(model.trainable_variables)
+        step = tf.Variable(0, dtype=tf.int64, name="step")
+    data_position = tf.Variable(-1, dtype=tf.int64, trainable=False, name="data_position")
+    manager = _restore(model, optimizer, step, data_position, out_dir, tc.keep_checkpoints)
+    writer = tf.summary.create_file_writer(os.path.join(model_dir, "train")) if chief else None
+    return TrainState(
+        model=model, optimizer=optimizer, schedule=schedule, step=step, manager=manager,
+        writer=writer,
+        iterator=_input_pipeline(config, task, strategy, data_dir, int(step.numpy()),
+                                 data_position),
+        train_steps=_make_train_steps(config, task, model, optimizer, step, strategy),
+        evaluate=task.make_evaluation(model, tc, data_dir),
+        summarize=task.make_summaries(model, tc, data_dir) if chief else None,
+    )
+
+
+def _restore(model, optimizer, step, data_position, out_dir, keep):
+    """The checkpoint manager of out_dir, with its latest checkpoint (if any) restored."""
+    checkpoint = tf.train.Checkpoint(model=model, optimizer=optimizer, step=step,
+                                     data_position=data_position)
+    manager = checkpoints.make_manager(checkpoint, out_dir, keep)
+    if manager.latest_checkpoint:
+        # Every weight, optimizer slot and the step must be there; the data position may be
+        # missing (checkpoints written before it existed: -1 means "from the step").
+        tf.train.Checkpoint(model=model, optimizer=optimizer, step=step).restore(
+            manager.latest_checkpoint).assert_existing_objects_matched()
+        tf.train.Checkpoint(data_position=data_position).restore(
+            manager.latest_checkpoint).expect_partial()
+    return manager
+
+
+def _make_train_steps(config, task, model, optimizer, step, strategy):
+    """The training step, run `count` times in one tf.function call.
+
+    A step takes the next batch, computes the task's loss and the gradients on every
+    replica, sums them, and applies them only when the loss and the gradient norm are
+    finite; `step` counts the steps taken. A non-finite step ends the call without counting
+    itself, so the caller decides whether to stop or to skip the batch.
+
+    Returns:
+        tf.function (iterator, count: int32 scalar) -> (losses [n], gradient norms [n]),
+        n <= count the steps run (n < count only after a non-finite step, the last one).
+    """
+    tc = config.train
+    replicas = strategy.num_replicas_in_sync
+    variables = model.trainable_variables
+    noise_shape = [tc.batch_size, config.model.num_slots, config.model.slot_size]
+
+    def compute_grads(features, noise_step):
+        ctx = tf.distribute.get_replica_context()
+        # Noise of the whole global batch from (seed, step); each replica takes its rows, so
+        # the run does not depend on the number of replicas and resumes exactly.
+        seed = tf.stack([tf.cast(tc.seed, tf.int32), tf.cast(noise_step, tf.int32)])
+        noise = tf.random.stateless_normal(noise_shape, seed=seed)  # [B_global, K, D]
+        per_replica = tc.batch_size // replicas
+        noise = noise[ctx.replica_id_in_sync_group * per_replica:][:per_replica]  # [B, K, D]
+        with tf.GradientTape() as tape:
+            per_example = task.loss(model, features, noise)  # [B_replica]
+            loss = tf.nn.compute_average_loss(per_example, global_batch_size=tc.batch_size)
+        grads = ctx.all_reduce(tf.distribute.ReduceOp.SUM, tape.gradient(loss, variables))
+        loss = ctx.all_reduce(tf.distribute.ReduceOp.SUM, loss)
+        return grads, loss, tf.linalg.global_norm(grads)
+
+    def apply_grads(grads):
+        # The optimizer sums gradients over replicas again; grads are already summed.
+        optimizer.apply_gradients(zip([g / replicas for g in grads], variables))
+
+    @tf.function
+    def train_steps(iterator, count):
+        losses = tf.TensorArray(tf.float32, size=0, dynamic_size=True)
+        norms = tf.TensorArray(tf.float32, size=0, dynamic_size=True)
+        start = step.read_value()
+        for i in tf.range(count):
+            features = next(iterator)
+            grads, loss, norm = strategy.run(compute_grads,
+                                             args=(features, start + tf.cast(i, tf.int64)))
+            loss = strategy.reduce("MEAN", loss, None)
+            norm = strategy.reduce("MEAN", norm, None)
+            losses = losses.write(i, loss)
+            norms = norms.write(i, norm)
+            if not (tf.math.is_finite(loss) and tf.math.is_finite(norm)):
+                break
+            strategy.run(apply_grads, args=(grads,))
+            step.assign_add(1)
+        return losses.stack(), norms.stack()
+
+    return train_steps
+
+
+def _steps_until_event(current, tc, has_eval):
+    """Steps from `current` to the next step that logs, evaluates, draws or saves.
+
+    The same on every worker (it depends on the config only), so all run the same steps per
+    call.
+    """
+    periods = [tc.log_every, tc.image_every, tc.checkpoint_every]
+    if has_eval:
+        periods.append(tc.eval_every)
+    event = min([tc.num_steps] + [(current // p + 1) * p for p in periods])
+    return max(1, min(event - current, tc.steps_per_call))
+
+
+def run(state, tc, *, stop=None, skip_nonfinite=False, stream=None):
+    """Trains from the state's step to tc.num_steps or until `stop.signal` is set.
 
     Args:
-        model_dir: a run directory written by `train`.
-        checkpoint_path: a checkpoint prefix (default: the latest in model_dir).
-        compute_dtype: "float32" or "bfloat16" (default: the run's precision choice, resolved
-            on this machine).
+        state: a TrainState from `set_up`.
+        tc: the TrainConfig (its num_steps, periods and steps_per_call apply).
+        stop: an object whose `signal` attribute is checked between calls (None: never).
+        skip_nonfinite, stream: as in `train`.
 
     Returns:
-        (model, config, step) with step the training step of the checkpoint.
+        dict with "step", "loss", "losses" and "evals" as in `train`.
     """
-    config = checkpoints.load_config(model_dir)
-    path = checkpoint_path or checkpoints.latest_checkpoint(model_dir)
-    compute_dtype = compute_dtype or precision.resolve(config.train.precision)[0]
-    model = create_model(config.model, compute_dtype)
-    step = tf.Variable(0, dtype=tf.int64)
-    tf.train.Checkpoint(model=model, step=step).read(path).expect_partial()
-    return model, config, int(step.numpy())
+    stop = stop or _StopRequest()
+    current = int(state.step.numpy())
+    bar = ProgressBar(tc.num_steps, initial=current, every=tc.log_every, stream=stream)
+    last = {"loss": float("nan"), "time": time.time(), "step": current}
+    losses, evals, shown = [], [], {}
+    while current < tc.num_steps and stop.signal is None:
+        count = _steps_until_event(current, tc, state.evaluate is not None)
+        step_losses, norms = (t.numpy() for t in state.train_steps(
+            state.iterator, tf.constant(count, tf.int32)))
+        ran = len(step_losses)
+        for index, (loss, norm) in enumerate(zip(step_losses.tolist(), norms.tolist())):
+            losses.append(loss)
+            if math.isfinite(loss) and math.isfinite(norm):
+                last["loss"] = loss
+            else:
+                message = f"non-finite loss {loss} or gradient norm {norm} at step {current}"
+                if not skip_nonfinite:
+                    raise NonFiniteError(message + "; the last good checkpoint is kept "
+                                         "(pass --skip_nonfinite to skip such batches)")
+                logging.warning("%s; batch skipped", message)
+                state.step.assign_add(1)  # The skipped batch counts as a step.
+            current += 1
+            if index < ran - 1:  # The last step of the call is drawn after its events.
+                bar.update(current, loss=last["loss"], **shown)
+        if ran == count:  # Else a skipped batch ended the call before its event step.
+            _at_step_end(state, tc, current, float(norms[-1]), last, evals, shown)
+        bar.update(current, loss=last["loss"], **shown)
+    return {"step": current, "loss": last["loss"], "losses": losses, "evals": evals}
 
 
-def reconstruction_loss(images, recon):
-    """Per-example mean squared error. images, recon: [B, H, W, 3]. Returns [B]."""
-    return tf.reduce_mean(tf.square(tf.cast(recon, tf.float32) - images), axis=[1, 2, 3])
+def _at_step_end(state, tc, current, norm, last, evals, shown):
+    """Evaluates, logs, draws and saves at `current` when their periods say so."""
+    if state.evaluate is not None and (current % tc.eval_every == 0
+                                       or current == tc.num_steps):
+        values = state.evaluate()
+        evals.append({"step": current, "time": time.time(), **values})
+        shown.update(values)
+        if state.writer is not None:
+            with state.writer.as_default(step=current):
+                for name, value in values.items():
+                    tf.summary.scalar(f"eval/{name}", value)
+    if state.writer is not None and (current % tc.log_every == 0 or current == tc.num_steps):
+        _log_scalars(state, current, norm, last)
+    if state.summarize is not None and current % tc.image_every == 0:
+        with state.writer.as_default(step=current):
+            state.summarize()
+    if current % tc.checkpoint_every == 0 or current == tc.num_steps:
+        state.manager.save(checkpoint_number=current)
+
+
+def _log_scalars(state, current, norm, last):
+    """Writes loss, learning rate, gradient norm and speed since the previous log."""
+    now = time.time()
+    with state.writer.as_default(step=current):
+        tf.summary.scalar("loss", last["loss"])
+        tf.summary.scalar("learning_rate",
+                          float(state.schedule(state.optimizer.iterations)))
+        tf.summary.scalar("grad_norm", norm)
+        tf.summary.scalar("steps_per_sec", (current - last["step"]) / (now - last["time"]))
+    last["time"], last["step"] = now, current
 
 
 class _PositionIterator:
-    """A distributed iterator of images that records the data position it has reached.
+    """A distributed iterator of task features that records the data position it reached.
 
-    Each element of the wrapped iterator is {"image", "position"}; `next()` (traced into
-    the training step) returns the images and stores the batch's position in `variable`,
-    so the checkpointed value is the position after the last batch actually consumed,
-    whatever the prefetching ahead of it.
+    Each element of the wrapped iterator is the task's features plus "position"; `next()`
+    (traced into the training step) returns the features and stores the batch's position
+    in `variable`, so the checkpointed value is the position after the last batch actually
+    consumed, whatever the prefetching ahead of it.
     """
 
     def __init__(self, iterator, variable, strategy):
@@ -83,14 +307,14 @@ class _PositionIterator:
         return self
 
     def __next__(self):
-        batch = next(self._iterator)
-        position = self._strategy.experimental_local_results(batch["position"])[0][0]
+        batch = dict(next(self._iterator))
+        position = self._strategy.experimental_local_results(batch.pop("position"))[0][0]
         self._variable.assign(position)
-        return batch["image"]
+        return batch
 
 
-def _input_pipeline(config, strategy, data_dir, start_step, position=None):
-    """Distributed batches of training images, starting exactly where training left off.
+def _input_pipeline(config, task, strategy, data_dir, start_step, position):
+    """Distributed batches of the task's features, starting exactly where training left off.
 
     Every element carries its data position (built-in: the scene index; files: epoch *
     train records + rank within the epoch, counted before any filter, see
@@ -100,8 +324,6 @@ def _input_pipeline(config, strategy, data_dir, start_step, position=None):
     are consumed.
     """
     tc = config.train
-    if position is None:
-        position = tf.Variable(-1, dtype=tf.int64, trainable=False)
     saved = int(position.numpy())
     start = saved if saved >= 0 else start_step * tc.batch_size
     ds = data_lib.get_train_stream(tc.dataset, data_dir=data_dir, seed=tc.seed,
@@ -110,7 +332,7 @@ def _input_pipeline(config, strategy, data_dir, start_step, position=None):
 
     def with_batch_position(elements):  # The position after the batch, on every row.
         next_position = tf.reduce_max(elements["position"]) + 1
-        return {"image": elements["image"], "position": tf.fill([batch], next_position)}
+        return {**task.features(elements), "position": tf.fill([batch], next_position)}
 
     ds = ds.batch(batch, drop_remainder=True).map(with_batch_position)
     options = tf.data.Options()
@@ -138,200 +360,3 @@ class _StopRequest:
     def __exit__(self, *exc):
         for sig, handler in self._old.items():
             signal.signal(sig, handler)
-
-
-def train(config, model_dir, *, strategy=None, data_dir=None, allow_config_change=False,
-          skip_nonfinite=False, deterministic=False, stream=None):
-    """Trains (or resumes training) the autoencoder of `config` in `model_dir`.
-
-    Args:
-        config: the run's Config.
-        model_dir: where the config, checkpoints and TensorBoard logs go; a run already
-            there is resumed from its latest checkpoint.
-        strategy: a tf.distribute.Strategy (default: the current one).
-        data_dir: directory of published dataset files; None uses the built-in generator.
-        allow_config_change: resume even if the saved config differs.
-        skip_nonfinite: skip a batch with a NaN/Inf loss or gradient instead of stopping.
-        deterministic: turn on TF op determinism (bit-identical reruns and resumes).
-        stream: where the progress bar writes (default stderr).
-
-    Returns:
-        dict with the final "step", the last "loss", "losses" (the loss of every step this
-        call ran), "signal" (the signal that stopped the run, or None) and "evals" (one
-        dict(step, time, fg_ari) per periodic evaluation: FG-ARI of the first
-        `eval_examples` test scenes every `eval_every` steps, `time` from time.time()).
-
-    Raises:
-        NonFiniteError: on a NaN/Inf loss or gradient (unless skip_nonfinite); the last good
-            checkpoint is kept and nothing is saved for the bad step.
-        checkpoints.RunDirError: for an unusable model_dir or a config mismatch.
-    """
-    strategy = strategy or tf.distribute.get_strategy()
-    tc = config.train
-    replicas = strategy.num_replicas_in_sync
-    if tc.batch_size % replicas:
-        raise ValueError(f"batch size {tc.batch_size} is not divisible by the "
-                         f"{replicas} replicas; pick a multiple of {replicas}")
-    chief = distribute.is_chief(strategy)
-    out_dir = distribute.worker_dir(model_dir, strategy)
-    checkpoints.check_writable(out_dir)
-    if chief:
-        checkpoints.save_or_check_config(model_dir, config, allow_config_change)
-    if deterministic:
-        tf.config.experimental.enable_op_determinism()
-    keras.utils.set_random_seed(tc.seed)
-
-    compute_dtype, reason = precision.resolve(tc.precision)
-    with strategy.scope():
-        model = create_model(config.model, compute_dtype, seed=tc.seed)
-        schedule = WarmupExponentialDecay(tc.learning_rate, tc.warmup_steps, tc.decay_rate,
-                                          tc.decay_steps)
-        optimizer = keras.optimizers.Adam(learning_rate=schedule, epsilon=1e-8)
-        optimizer.build(model.trainable_variables)
-        step = tf.Variable(0, dtype=tf.int64, name="step")
-    data_position = tf.Variable(-1, dtype=tf.int64, trainable=False, name="data_position")
-    checkpoint = tf.train.Checkpoint(model=model, optimizer=optimizer, step=step,
-                                     data_position=data_position)
-    manager = checkpoints.make_manager(checkpoint, out_dir, tc.keep_checkpoints)
-    if manager.latest_checkpoint:
-        # Every weight, optimizer slot and the step must be there; the data position may be
-        # missing (checkpoints written before it existed: -1 means "from the step").
-        tf.train.Checkpoint(model=model, optimizer=optimizer, step=step).restore(
-            manager.latest_checkpoint).assert_existing_objects_matched()
-        tf.train.Checkpoint(data_position=data_position).restore(
-            manager.latest_checkpoint).expect_partial()
-    start = int(step.numpy())
-    writer = tf.summary.create_file_writer(os.path.join(model_dir, "train")) if chief else None
-
-    variables = model.trainable_variables
-    noise_shape = [tc.batch_size, config.model.num_slots, config.model.slot_size]
-
-    def compute_grads(images):
-        ctx = tf.distribute.get_replica_context()
-        # Noise of the whole global batch from (seed, step); each replica takes its rows, so
-        # the run does not depend on the number of replicas and resumes exactly.
-        seed = tf.stack([tf.cast(tc.seed, tf.int32), tf.cast(step, tf.int32)])
-        noise = tf.random.stateless_normal(noise_shape, seed=seed)  # [B_global, K, D]
-        per_replica = tc.batch_size // replicas
-        noise = noise[ctx.replica_id_in_sync_group * per_replica:][:per_replica]  # [B, K, D]
-        with tf.GradientTape() as tape:
-            out = model(images, slot_noise=noise, training=True)
-            per_example = reconstruction_loss(images, out["recon"])  # [B_replica]
-            loss = tf.nn.compute_average_loss(per_example, global_batch_size=tc.batch_size)
-        grads = ctx.all_reduce(tf.distribute.ReduceOp.SUM, tape.gradient(loss, variables))
-        loss = ctx.all_reduce(tf.distribute.ReduceOp.SUM, loss)
-        return grads, loss, tf.linalg.global_norm(grads)
-
-    def apply_grads(grads):
-        # The optimizer sums gradients over replicas again; grads are already summed.
-        optimizer.apply_gradients(zip([g / replicas for g in grads], variables))
-
-    @tf.function
-    def grad_step(iterator):
-        images = next(iterator)
-        grads, loss, norm = strategy.run(compute_grads, args=(images,))
-        return grads, strategy.reduce("MEAN", loss, None), strategy.reduce("MEAN", norm, None)
-
-    @tf.function
-    def apply_step(grads):
-        strategy.run(apply_grads, args=(grads,))
-
-    preview = None
-    if writer is not None:  # The same first training images in every image summary.
-        preview = next(iter(data_lib.get_dataset(
-            tc.dataset, "train", data_dir=data_dir, seed=tc.seed, num_examples=4).batch(4)))
-        preview = preview["image"]  # [4, H, W, 3]
-
-    @tf.function
-    def predict(images):
-        return model(images, seed=tf.constant([tc.seed, 0], tf.int32))
-
-    eval_batch = _eval_batch(config, data_dir)
-    iterator = _input_pipeline(config, strategy, data_dir, start, data_position)
-    bar = ProgressBar(tc.num_steps, initial=start, every=tc.log_every, stream=stream)
-    logging.info("precision: %s (%s)", compute_dtype, reason)
-    last_loss, last_time, last_step, losses = float("nan"), time.time(), start, []
-    evals, shown = [], {}
-    with _StopRequest() as stop:
-        while int(step.numpy()) < tc.num_steps and stop.signal is None:
-            grads, loss, norm = grad_step(iterator)
-            loss, norm = float(loss), float(norm)
-            losses.append(loss)
-            current = int(step.numpy())
-            if not (math.isfinite(loss) and math.isfinite(norm)):
-                message = (f"non-finite loss {loss} or gradient norm {norm} at step {current}")
-                if not skip_nonfinite:
-                    raise NonFiniteError(message + "; the last good checkpoint is kept "
-                                         "(pass --skip_nonfinite to skip such batches)")
-                logging.warning("%s; batch skipped", message)
-            else:
-                apply_step(grads)
-                last_loss = loss
-            step.assign_add(1)
-            current += 1
-            if eval_batch is not None and (current % tc.eval_every == 0
-                                           or current == tc.num_steps):
-                fg_ari = _fg_ari(predict, *eval_batch)
-                evals.append({"step": current, "time": time.time(), "fg_ari": fg_ari})
-                shown["fg_ari"] = fg_ari
-                if writer is not None:
-                    with writer.as_default(step=current):
-                        tf.summary.scalar("eval/fg_ari", fg_ari)
-            bar.update(current, loss=last_loss, **shown)
-            if writer is not None and (current % tc.log_every == 0 or current == tc.num_steps):
-                now = time.time()
-                with writer.as_default(step=current):
-                    tf.summary.scalar("loss", last_loss)
-                    tf.summary.scalar("learning_rate", float(schedule(optimizer.iterations)))
-                    tf.summary.scalar("grad_norm", norm)
-                    tf.summary.scalar("steps_per_sec", (current - last_step) / (now - last_time))
-                last_time, last_step = now, current
-            if writer is not None and current % tc.image_every == 0:
-                _write_images(writer, current, preview, predict(preview))
-            if current % tc.checkpoint_every == 0 or current == tc.num_steps:
-                manager.save(checkpoint_number=current)
-        if stop.signal is not None:
-            manager.save(checkpoint_number=int(step.numpy()))
-            logging.warning("stopped by signal %d at step %d; checkpoint saved", stop.signal,
-                            int(step.numpy()))
-    if writer is not None:
-        writer.flush()
-    return {"step": int(step.numpy()), "loss": last_loss, "losses": losses,
-            "signal": stop.signal, "evals": evals}
-
-
-def _eval_batch(config, data_dir):
-    """The fixed evaluation batch: the first `eval_examples` test scenes, or None if disabled.
-
-    Returns:
-        (images [E, H, W, 3], ground-truth ids [E, H*W], number of background masks) or
-        None.
-    """
-    tc = config.train
-    if tc.eval_every <= 0 or tc.eval_examples <= 0:
-        return None
-    try:
-        batch = next(iter(data_lib.get_dataset(
-            tc.dataset, "test", data_dir=data_dir, seed=tc.seed,
-            num_examples=tc.eval_examples).batch(tc.eval_examples)))
-    except (ValueError, StopIteration, tf.errors.OpError) as e:
-        logging.warning("no FG-ARI evaluation while training: the %s test split has fewer "
-                        "than %d scenes (%s)", tc.dataset, tc.eval_examples,
-                        str(e).splitlines()[0] if str(e) else type(e).__name__)
-        return None
-    background = data_lib.DATASETS[tc.dataset].num_background
-    return batch["image"], metrics.masks_to_ids(batch["mask"].numpy()), background
-
-
-def _fg_ari(predict, images, true_ids, num_background):
-    """Mean FG-ARI of the model's masks on a fixed batch (the slot noise is seeded)."""
-    pred_ids = metrics.masks_to_ids(predict(images)["masks"].numpy())  # [E, H*W]
-    scores, _ = metrics.fg_ari(true_ids, pred_ids, num_background=num_background)
-    return float(np.mean(scores))
-
-
-def _write_images(writer, current, images, outputs):
-    """Logs an input / reconstruction / segmentation / per-slot grid to TensorBoard."""
-    grid = slot_grid(images.numpy(), {k: v.numpy() for k, v in outputs.items()}, scale=2)
-    with writer.as_default(step=current):
-        tf.summary.image("slots", grid[None].astype(np.float32) / 255.0)

@@ -153,8 +153,6 @@ def test_data_modules_import_each_other_one_way():
     modules = {name[:-3] for name in os.listdir(DATA_DIR)
                if name.endswith(".py") and name != "__init__.py"}
     graph = {m: _data_imports(os.path.join(DATA_DIR, f"{m}.py")) & modules for m in modules}
-    # formats.get_format, kept for older callers, looks the name up in the registry.
-    graph["formats"] -= {"registry"}
     done, active = set(), []
 
     def visit(module):

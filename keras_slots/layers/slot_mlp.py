@@ -11,8 +11,8 @@ class SlotMLP(keras.layers.Layer):
     The feature set [B, N, C] is laid back out as its [B, H, W, C] grid, resized
     (bilinearly, with antialiasing) to `grid_size`, flattened, so every input unit is tied
     to a position, and mapped by an MLP (LayerNorm, two ReLU hidden layers) to K * D
-    numbers. Unlike Slot Attention it is not permutation-equivariant in the slots and has
-    no iterations (attn is uniform, for shape compatibility only).
+    numbers. Unlike Slot Attention it is not permutation-equivariant in the slots, has no
+    iterations and no attention: it returns the slots alone.
 
     Args:
         num_slots: number of slots K (fixed: the output layer has K * D units).
@@ -22,16 +22,17 @@ class SlotMLP(keras.layers.Layer):
         grid_size: (h, w) the feature map is resized to before flattening.
 
     Call arguments:
-        inputs: [B, N, C] features in row-major grid order. num_slots / num_iterations /
-        seed / noise are accepted for signature compatibility; num_slots must equal the
-        trained value.
+        inputs: [B, N, C] features in row-major grid order.
+        num_slots: optional int; must equal `num_slots` (the output layer fixes K).
+        seed, noise: the slot noise arguments of a slot module; Slot MLP draws no noise and
+            ignores them.
 
     Returns:
-        (slots [B, K, D], attn [B, 1, K, N] uniform).
+        slots [B, K, D].
 
     Example:
         >>> layer = SlotMLP(4, 16, feature_resolution=(5, 2), grid_size=(2, 2))
-        >>> layer(np.zeros((2, 10, 8), "float32"))[0].shape
+        >>> layer(np.zeros((2, 10, 8), "float32")).shape
         TensorShape([2, 4, 16])
     """
 
@@ -63,8 +64,7 @@ class SlotMLP(keras.layers.Layer):
         self.out.build((None, self.mlp_hidden_size))
         self.built = True
 
-    def call(self, inputs, num_slots=None, num_iterations=None, seed=None, noise=None,
-             training=None):
+    def call(self, inputs, num_slots=None, seed=None, noise=None, training=None):
         if num_slots not in (None, self.num_slots):
             raise ValueError(f"Slot MLP was built for {self.num_slots} slots, got {num_slots}")
         height, width = self.feature_resolution
@@ -76,10 +76,7 @@ class SlotMLP(keras.layers.Layer):
         x = self.norm(tf.cast(flat, self.compute_dtype))  # [B, h * w * C]
         for layer in self.hidden:
             x = layer(x)  # [B, hidden]
-        slots = tf.reshape(self.out(x), [-1, self.num_slots, self.slot_size])  # [B, K, D]
-        n = tf.shape(inputs)[1]
-        attn = tf.ones(tf.stack([tf.shape(inputs)[0], 1, self.num_slots, n]), tf.float32)
-        return slots, attn / float(self.num_slots)  # [B, K, D], [B, 1, K, N]
+        return tf.reshape(self.out(x), [-1, self.num_slots, self.slot_size])  # [B, K, D]
 
     def get_config(self):
         config = super().get_config()
