@@ -31,6 +31,7 @@ class ModelConfig:
     decoder_strides: tuple = (1, 1, 1)
     decoder_kernel_size: int = 5
     decoder_position_scale: float = 1.0
+    decoder_fourier_bands: int = 0
     slot_init: str = "gaussian"
     implicit_grad: bool = False
     slot_encoder: str = "slot_attention"
@@ -42,6 +43,7 @@ class ModelConfig:
         _require_positive_sizes(self, "resolution", "encoder_channels",
                                 "decoder_initial_resolution", "decoder_channels",
                                 "decoder_strides")
+        _require_positive(self, "decoder_fourier_bands", or_zero=True)
         _require_choice(self, "slot_init", SLOT_INITS)
         _require_choice(self, "slot_encoder", SLOT_ENCODERS)
         if len(self.decoder_strides) != len(self.decoder_channels):

@@ -49,16 +49,18 @@ def test_decoder_upsamples_and_is_per_slot():
     assert dec.output_resolution == (16, 16)
 
 
-@pytest.mark.parametrize("grid, kernel_size", [((35, 35), 5), ((7, 5), 3), ((6, 9), 5)])
-def test_decoder_first_layer_in_closed_form_equals_the_convolution(grid, kernel_size):
-    dec = SpatialBroadcastDecoder(grid, (8, 8), (1, 1), kernel_size=kernel_size)
+@pytest.mark.parametrize("grid, kernel_size, bands", [
+    ((35, 35), 5, 0), ((7, 5), 3, 0), ((6, 9), 5, 0), ((9, 7), 5, 3)])
+def test_decoder_first_layer_in_closed_form_equals_the_convolution(grid, kernel_size, bands):
+    dec = SpatialBroadcastDecoder(grid, (8, 8), (1, 1), kernel_size=kernel_size,
+                                  fourier_bands=bands)
     dec.build((None, None, 6))
     rng = np.random.default_rng(1)
     first = dec.deconvs[0]
     # Random (asymmetric) kernel, bias and position weights, so borders and flips matter.
     first.kernel.assign(rng.normal(size=first.kernel.shape).astype("float32"))
     first.bias.assign(rng.normal(size=first.bias.shape).astype("float32"))
-    dec.position.dense.kernel.assign(rng.normal(size=(4, 6)).astype("float32"))
+    dec.position.dense.kernel.assign(rng.normal(size=(4 + 4 * bands, 6)).astype("float32"))
     flat = rng.normal(size=(5, 6)).astype("float32")  # [BK, D]
     convolved = first(dec.broadcast(flat)).numpy()  # the layer on the broadcast grid
     closed = dec.first_layer_in_closed_form(flat).numpy()
@@ -86,6 +88,22 @@ def test_position_scale_multiplies_the_grid_and_round_trips():
     assert dec.position.scale == 8.0
 
 
+def test_fourier_bands_add_sines_and_cosines_of_the_grid():
+    layer = SoftPositionEmbed(fourier_bands=2)
+    layer.build((None, 3, 5, 4))
+    assert layer.dense.kernel.shape == (12, 4)
+    grid = layer.grid[0]  # [3, 5, 12]
+    y, x = np.meshgrid(np.linspace(0, 1, 3), np.linspace(0, 1, 5), indexing="ij")
+    np.testing.assert_allclose(grid[..., :4], build_grid(3, 5)[0])
+    # Band k: sin(pi 2^k y), sin(pi 2^k x), cos(pi 2^k y), cos(pi 2^k x).
+    for k in range(2):
+        expected = [np.sin(np.pi * 2**k * y), np.sin(np.pi * 2**k * x),
+                    np.cos(np.pi * 2**k * y), np.cos(np.pi * 2**k * x)]
+        np.testing.assert_allclose(grid[..., 4 + 4 * k:8 + 4 * k],
+                                   np.stack(expected, -1), atol=1e-6)
+    assert SoftPositionEmbed.from_config(layer.get_config()).fourier_bands == 2
+
+
 def test_slot_mlp_sees_positions_of_the_resized_flattened_feature_map():
     """The paper's baseline keeps position: moving features around changes the slots
     (a mean over the feature set would not), and its MLP reads grid h * w * C inputs."""
@@ -101,6 +119,7 @@ def test_slot_mlp_sees_positions_of_the_resized_flattened_feature_map():
 
 HARNESS_CASES = {
     "position": (SoftPositionEmbed, {"scale": 2.0}, (2, 6, 6, 5), (2, 6, 6, 5), 2),
+    "position_fourier": (SoftPositionEmbed, {"fourier_bands": 3}, (2, 6, 6, 5), (2, 6, 6, 5), 2),
     "encoder": (CNNEncoder, {"channels": (8, 8), "kernel_size": 3, "strides": (1, 2),
                              "mlp_size": 16}, (2, 16, 16, 3), (2, 64, 16), 12),
     "decoder_upsampling": (SpatialBroadcastDecoder, {"initial_resolution": (4, 4),

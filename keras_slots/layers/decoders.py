@@ -24,6 +24,7 @@ class SpatialBroadcastDecoder(keras.layers.Layer):
         kernel_size: kernel size of the hidden layers.
         output_kernel_size: kernel size of the output layer.
         position_scale: scale of the position grid (paper: 1; see SoftPositionEmbed).
+        fourier_bands: periodic position features (paper: 0; see SoftPositionEmbed).
 
     Call arguments:
         slots: [B, K, D] slots.
@@ -45,6 +46,7 @@ class SpatialBroadcastDecoder(keras.layers.Layer):
         kernel_size=5,
         output_kernel_size=3,
         position_scale=1.0,
+        fourier_bands=0,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -56,6 +58,7 @@ class SpatialBroadcastDecoder(keras.layers.Layer):
         self.kernel_size = kernel_size
         self.output_kernel_size = output_kernel_size
         self.position_scale = position_scale
+        self.fourier_bands = fourier_bands
 
     @property
     def output_resolution(self):
@@ -68,7 +71,7 @@ class SpatialBroadcastDecoder(keras.layers.Layer):
     def build(self, slots_shape):
         policy = self.dtype_policy
         # === Layers ===
-        self.position = SoftPositionEmbed(self.position_scale, name="position", dtype=policy)
+        self.position = SoftPositionEmbed(self.position_scale, self.fourier_bands, name="position", dtype=policy)
         # A tuple, not a list: Keras wraps lists in a way tf.train.Checkpoint does not track.
         self.deconvs = tuple(
             keras.layers.Conv2DTranspose(
@@ -160,6 +163,7 @@ class SpatialBroadcastDecoder(keras.layers.Layer):
                 "kernel_size": self.kernel_size,
                 "output_kernel_size": self.output_kernel_size,
                 "position_scale": self.position_scale,
+                "fourier_bands": self.fourier_bands,
             }
         )
         return config

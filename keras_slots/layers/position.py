@@ -17,6 +17,23 @@ def layer_strides(channels, strides):
     return strides
 
 
+def fourier_features(grid, bands):
+    """Appends sines and cosines of the (y, x) grid at octave frequencies.
+
+    Args:
+        grid: float32 [..., 4] grid of `build_grid`.
+        bands: number of frequencies; band k adds sin and cos of pi * 2^k * (y, x).
+
+    Returns:
+        float32 [..., 4 + 4 * bands]: the grid, then the features of bands 0 .. bands - 1.
+    """
+    features = [grid]
+    for k in range(bands):
+        angle = np.pi * 2.0 ** k * grid[..., :2]  # [..., 2]
+        features += [np.sin(angle), np.cos(angle)]
+    return np.concatenate(features, axis=-1).astype(np.float32)
+
+
 def build_grid(height, width):
     """Returns the 4-channel position grid of a feature map.
 
@@ -45,6 +62,9 @@ class SoftPositionEmbed(keras.layers.Layer):
         scale: multiplies the grid before the projection (paper: 1). A larger scale gives the
             embedding steeper slopes at the same weights, so a decoder can draw sharp edges
             without first growing its weights.
+        fourier_bands: also project sin and cos of pi * 2^k * (y, x) for k < fourier_bands
+            (paper: 0, the linear grid only). Periodic features let a broadcast decoder draw
+            object outlines before its convolutions learn to.
 
     Call arguments:
         inputs: [B, H, W, C] feature map.
@@ -57,21 +77,23 @@ class SoftPositionEmbed(keras.layers.Layer):
         TensorShape([2, 8, 8, 16])
     """
 
-    def __init__(self, scale=1.0, **kwargs):
+    def __init__(self, scale=1.0, fourier_bands=0, **kwargs):
         super().__init__(**kwargs)
         # === Config ===
         self.scale = scale
+        self.fourier_bands = fourier_bands
 
     def build(self, inputs_shape):
         _, height, width, channels = inputs_shape
         # === Layers ===
         self.dense = keras.layers.Dense(channels, name="dense", dtype=self.dtype_policy)
-        self.dense.build((None, height, width, 4))
-        self.grid = build_grid(height, width) * self.scale
+        grid = fourier_features(build_grid(height, width), self.fourier_bands)
+        self.grid = grid * self.scale  # [1, H, W, 4 + 4 * fourier_bands]
+        self.dense.build((None, height, width, self.grid.shape[-1]))
         self.built = True
 
     def call(self, inputs):
-        grid = tf.constant(self.grid, dtype=self.compute_dtype)  # [1, H, W, 4]
+        grid = tf.constant(self.grid, dtype=self.compute_dtype)  # [1, H, W, G]
         return inputs + self.dense(grid)  # [B, H, W, C]
 
     def compute_output_shape(self, inputs_shape):
@@ -80,4 +102,5 @@ class SoftPositionEmbed(keras.layers.Layer):
     def get_config(self):
         config = super().get_config()
         config["scale"] = self.scale
+        config["fourier_bands"] = self.fourier_bands
         return config

@@ -31,7 +31,7 @@ def build_layers(model_config, dtype=None, seed=None):
     decoder = SpatialBroadcastDecoder(
         c.decoder_initial_resolution, c.decoder_channels, c.decoder_strides,
         kernel_size=c.decoder_kernel_size, position_scale=c.decoder_position_scale,
-        name="decoder", dtype=dtype)
+        fourier_bands=c.decoder_fourier_bands, name="decoder", dtype=dtype)
     return {"encoder": encoder, "slot_attention": slots, "decoder": decoder}
 
 
