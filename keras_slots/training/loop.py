@@ -319,7 +319,7 @@ def _eval_batch(config, data_dir):
                         "than %d scenes (%s)", tc.dataset, tc.eval_examples,
                         str(e).splitlines()[0] if str(e) else type(e).__name__)
         return None
-    background = data_lib.DATASETS[tc.dataset].num_background
+    background = data_lib.registry.get(tc.dataset).num_background  # Image folders too.
     return batch["image"], metrics.masks_to_ids(batch["mask"].numpy()), background
 
 
