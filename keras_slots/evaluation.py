@@ -126,3 +126,91 @@ def per_image_rows(results):
         row.update({name: bool(results[name][i]) for name in edges})
         rows.append(row)
     return rows
+
+
+INSPECTION = ("recon_mse", "slot_usage_max", "mask_entropy", "slot_similarity")
+
+
+def inspect(model, dataset, *, batch_size=32, seed=0, num_slots=None, num_iterations=None,
+            keep_images=8):
+    """Describes the model's output image by image, without ground truth.
+
+    The slot noise of batch i uses the stateless seed (seed, i), as in `evaluate`.
+
+    Args:
+        model: a SlotAttentionAutoEncoder.
+        dataset: unbatched elements with "image" [H, W, 3] in [-1, 1] (and "file", the
+            picture's path, when it comes from an image folder).
+        batch_size: evaluation batch size.
+        seed: seed of the slot noise.
+        num_slots: slots to use (default: the trained number).
+        num_iterations: iterations to use (default: the trained number).
+        keep_images: how many images (and outputs) of the first batch to return.
+
+    Returns:
+        dict of per-image arrays: "file" [N] (str; "" when unknown), "recon_mse" [N]
+        (mean squared error in the [-1, 1] range), "slot_usage" [N, K] (fraction of
+        pixels each slot wins), "slot_usage_max" [N], "mask_entropy" [N] (nats),
+        "slot_similarity" [N] (see keras_slots.diagnostics); plus "images" / "outputs"
+        of the first batch.
+    """
+    from keras_slots import diagnostics
+
+    @tf.function
+    def predict(images, batch_seed):
+        return model(images, num_slots=num_slots, num_iterations=num_iterations,
+                     seed=batch_seed)
+
+    results = {name: [] for name in ("file", "recon_mse", "slot_usage", "mask_entropy",
+                                     "slot_similarity")}
+    sample = None
+    for i, batch in enumerate(dataset.batch(batch_size)):
+        images = batch["image"]  # [B, H, W, 3]
+        out = predict(images, tf.constant([seed, i], tf.int32))
+        recon = tf.cast(out["recon"], tf.float32)  # [B, H, W, 3]
+        results["recon_mse"].append(tf.reduce_mean(tf.square(recon - images),
+                                                   axis=[1, 2, 3]).numpy())  # [B]
+        results["slot_usage"].append(diagnostics.slot_usage(out["masks"]).numpy())  # [B, K]
+        results["mask_entropy"].append(diagnostics.mask_entropy(out["masks"]).numpy())
+        results["slot_similarity"].append(diagnostics.slot_similarity(out["slots"]).numpy())
+        names = batch["file"].numpy() if "file" in batch else [b""] * len(images)
+        results["file"].append(np.array([n.decode("utf-8") for n in names]))
+        if sample is None:
+            sample = (images.numpy()[:keep_images],
+                      {k: v.numpy()[:keep_images] for k, v in out.items()})
+    if sample is None:
+        raise ValueError("the dataset to inspect is empty")
+    results = {k: np.concatenate(v) for k, v in results.items()}
+    results["slot_usage_max"] = results["slot_usage"].max(axis=1)  # [N]
+    results["images"], results["outputs"] = sample
+    return results
+
+
+def inspection_table(results):
+    """Mean, std and 95% CI of each `inspect` number, plus "num_images"."""
+    table = {"num_images": int(len(results["recon_mse"])), "spread": SPREAD}
+    for name in INSPECTION:
+        table[name] = metrics.summarize(results[name])
+    return table
+
+
+def inspection_rows(results):
+    """Per-image `inspect` results as a list of dicts (index, file, numbers, slot usage)."""
+    rows = []
+    for i, name in enumerate(results["file"]):
+        row = {"index": i, "file": str(name)}
+        row.update({key: float(results[key][i]) for key in INSPECTION})
+        row["slot_usage"] = [round(float(u), 4) for u in results["slot_usage"][i]]
+        row["slots_used"] = int(np.sum(results["slot_usage"][i] > 0))
+        rows.append(row)
+    return rows
+
+
+def inspection_markdown(table):
+    """Renders `inspection_table` output as a markdown table."""
+    lines = ["| number | mean | std over images | 95% CI | images |", "|---|---|---|---|---|"]
+    for name in INSPECTION:
+        row = table[name]
+        lines.append(f"| {name} | {row['mean']:.4f} | {row['std']:.4f} | "
+                     f"[{row['ci95_low']:.4f}, {row['ci95_high']:.4f}] | {row['n']} |")
+    return "\n".join(lines)

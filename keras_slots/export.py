@@ -96,7 +96,9 @@ def prepare_image(image, resolution, preprocessing=None):
     to RGB. When the image has the size of the training data's stored images and training
     cropped them (CLEVR6: rows 29:221, columns 64:256 of 240x320), the same crop is taken;
     an image that is not then at the model's resolution is resized (bilinearly, as in
-    training, after a training crop; with antialiasing otherwise).
+    training, after a training crop; with antialiasing otherwise). For a model trained on
+    an image folder the recorded rule ("fit": "center" or "stretch", see
+    keras_slots.images.fit_image) is applied, exactly as the folder reader does.
 
     Args:
         image: uint8 [H, W, C] with C in 1..4.
@@ -121,6 +123,15 @@ def prepare_image(image, resolution, preprocessing=None):
     if image.shape[-1] == 1:
         image = np.repeat(image, 3, axis=-1)
         notes.append("grayscale: repeated to RGB")
+    fit = (preprocessing or {}).get("fit")  # Image folders: "center" or "stretch".
+    if fit:
+        if image.shape[:2] != tuple(resolution):
+            height, width = image.shape[:2]
+            fitted = images_lib.fit_image(image, resolution, fit).numpy()
+            image = np.clip(np.round(fitted), 0, 255).astype(np.uint8)
+            notes.append(f"fitted {width}x{height} to {resolution[1]}x{resolution[0]} "
+                         f"({fit}) as in training")
+        return image, notes
     crop = (preprocessing or {}).get("crop")
     source = tuple((preprocessing or {}).get("source_size") or ())
     cropped = bool(crop) and image.shape[:2] == source

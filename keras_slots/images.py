@@ -31,3 +31,45 @@ def to_uint8(images):
     """
     images = np.nan_to_num(np.asarray(images, np.float32))  # [..., H, W, C], NaN -> 0
     return np.clip((images + 1.0) * 127.5 + 0.5, 0, 255).astype(np.uint8)
+
+
+FIT_RULES = ("center", "stretch")  # How a picture of another shape meets the model's size.
+
+
+def fit_image(image, size, rule="center", method="bilinear"):
+    """Brings a picture to the model's size: centre crop to its aspect ratio, then resize.
+
+    "center" keeps the largest centred window whose aspect ratio is the target's, then
+    resizes it (no distortion; the borders of the longer side are lost); "stretch" resizes
+    the whole picture. A picture already at `size` is returned unchanged. Works eagerly and
+    inside `tf.data` maps.
+
+    Args:
+        image: [h, w, C] tensor or array (uint8 pixels, or integer ids with "nearest").
+        size: (H, W) target size.
+        rule: one of FIT_RULES.
+        method: "bilinear" (antialiased when shrinking; pictures) or "nearest" (masks).
+
+    Returns:
+        float32 tensor [H, W, C] (not rounded).
+
+    Raises:
+        ValueError: for an unknown rule.
+    """
+    if rule not in FIT_RULES:
+        raise ValueError(f"unknown crop rule {rule!r}; choose one of {', '.join(FIT_RULES)}")
+    image = tf.convert_to_tensor(image)
+    target_h, target_w = int(size[0]), int(size[1])
+    h, w = tf.shape(image)[0], tf.shape(image)[1]
+    if rule == "center":  # Largest window with aspect target_h : target_w.
+        crop_h = tf.minimum(h, w * target_h // target_w)
+        crop_w = tf.minimum(w, h * target_w // target_h)
+        top, left = (h - crop_h) // 2, (w - crop_w) // 2
+        image = image[top:top + crop_h, left:left + crop_w]  # [crop_h, crop_w, C]
+    image = tf.cast(image, tf.float32)  # [h', w', C]
+    same = tf.logical_and(tf.equal(tf.shape(image)[0], target_h),
+                          tf.equal(tf.shape(image)[1], target_w))
+    fitted = tf.cond(same, lambda: image,
+                     lambda: tf.image.resize(image, (target_h, target_w), method=method,
+                                             antialias=method == "bilinear"))
+    return tf.ensure_shape(fitted, [target_h, target_w, None])  # [H, W, C]

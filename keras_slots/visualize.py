@@ -80,39 +80,71 @@ def _gray(values):
     return np.repeat((np.clip(values, 0, 1) * 255).astype(np.uint8)[..., None], 3, axis=-1)
 
 
-def image_report(image, outputs, index=0, scale=4):
-    """One image in detail: every panel a reader of the paper wants to see.
+ROW_LABEL_WIDTH = 150  # Pixels left of the panels for the row labels.
+TITLE_HEIGHT = 18  # Pixels above a row of panels for the column titles.
 
-    Rows: (1) input, reconstruction, segmentation overlaid on the input; (2) each slot's mask;
-    (3) each slot's masked reconstruction; (4..) the attention of each iteration per slot,
-    on the encoder's feature grid.
+
+def image_report(image, outputs, index=0, scale=4):
+    """One image in detail, every row and column labelled.
+
+    Rows: (1) input, reconstruction, segmentation overlaid on the input; (2) each slot's
+    mask (white: the slot owns the pixel); (3) each slot's masked reconstruction; (4..) the
+    attention of each Slot Attention iteration per slot, on the encoder's feature grid.
+    Columns of rows 2 on are the slots, titled "slot 1" ... "slot K".
 
     Args:
         image: [H, W, 3] input in [-1, 1].
         outputs: model output dict for a batch (numpy), with attn_iterations [B, T, K, N]
             when the model has attention.
         index: which image of the batch `outputs` describes.
-        scale: nearest-neighbour upscaling.
+        scale: nearest-neighbour upscaling of the panels.
 
     Returns:
-        uint8 picture.
+        uint8 picture [height, width, 3].
     """
     masks = outputs["masks"][index, ..., 0]  # [K, H, W]
     recons = outputs["recons"][index]  # [K, H, W, 3]
     height, width = masks.shape[1:]
     seg = segmentation_colors(outputs["masks"][index:index + 1])[0]  # [H, W, 3]
     overlay = (0.5 * to_uint8(image) + 0.5 * seg).astype(np.uint8)
-    rows = [[to_uint8(image), to_uint8(outputs["recon"][index]), overlay],
-            [_gray(m) for m in masks],
-            [to_uint8(m[..., None] * r + (1 - m[..., None])) for m, r in zip(masks, recons)]]
+    slot_titles = [f"slot {k + 1}" for k in range(len(masks))]
+    rows = [("input / output", [to_uint8(image), to_uint8(outputs["recon"][index]), overlay],
+             ["input", "reconstruction", "segmentation"]),
+            ("mask", [_gray(m) for m in masks], slot_titles),
+            ("masked\nreconstruction",
+             [to_uint8(m[..., None] * r + (1 - m[..., None])) for m, r in zip(masks, recons)],
+             None)]
     if "attn_iterations" in outputs:  # Slot MLP has no attention to show.
-        rows += _attention_rows(outputs["attn_iterations"][index], height, width)
-    rows = [_tile_row(r) for r in rows]
-    full = max(r.shape[1] for r in rows)
-    rows = [np.pad(r, [(0, 0), (0, full - r.shape[1]), (0, 0)], constant_values=255)
-            for r in rows]
-    picture = np.concatenate(rows, axis=0)
-    return picture.repeat(scale, axis=0).repeat(scale, axis=1)
+        attn = outputs["attn_iterations"][index]  # [T, K, N]
+        rows += [(f"attention,\niteration {t + 1} of {len(attn)}", maps, None)
+                 for t, maps in enumerate(_attention_rows(attn, height, width))]
+    return _labelled_rows(rows, scale)
+
+
+def _labelled_rows(rows, scale, gap=2):
+    """Tiles (label, panels, column titles or None) rows into one labelled picture."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    font = ImageFont.load_default(size=13)
+    pieces = []
+    for label, panels, titles in rows:
+        panels = [p.repeat(scale, axis=0).repeat(scale, axis=1) for p in panels]
+        tiled = _tile_row(panels, gap)  # [h, w, 3]
+        band = np.full((TITLE_HEIGHT if titles else 0, tiled.shape[1], 3), 255, np.uint8)
+        block = np.concatenate([band, tiled], axis=0)
+        canvas = Image.fromarray(np.pad(block, [(0, 0), (ROW_LABEL_WIDTH, 0), (0, 0)],
+                                        constant_values=255))
+        draw = ImageDraw.Draw(canvas)
+        draw.multiline_text((4, TITLE_HEIGHT if titles else 4), label, fill=(0, 0, 0),
+                            font=font)
+        step = panels[0].shape[1] + gap
+        for i, title in enumerate(titles or []):
+            draw.text((ROW_LABEL_WIDTH + i * step + 2, 2), title, fill=(0, 0, 0), font=font)
+        pieces.append(np.asarray(canvas))
+    full = max(p.shape[1] for p in pieces)
+    pieces = [np.pad(p, [(0, 0), (0, full - p.shape[1]), (0, 0)], constant_values=255)
+              for p in pieces]
+    return np.concatenate(pieces, axis=0)
 
 
 def _attention_rows(attn, height, width):

@@ -5,6 +5,13 @@ training step, so evaluations show next to the training curves.
 
 Example:
     python scripts/evaluate.py --model_dir=runs/tetrominoes
+
+On an image folder (a run trained with --dataset=images:PATH, or --dataset=images:PATH
+here) it scores the folder's test pictures when the folder has ground truth (masks.npz);
+either way it writes inspect.json / inspect.md (means of the reconstruction error, the
+largest slot usage, the mask entropy and the slot similarity), per-image numbers with each
+slot's share of the pixels, and the mask picture. Without ground truth no FG-ARI exists:
+it says so instead of printing one.
 """
 
 import json
@@ -18,10 +25,12 @@ from keras_slots import cli
 _MODEL_DIR = flags.DEFINE_string("model_dir", None, "Run directory written by train.py.",
                                  required=True)
 _CHECKPOINT = flags.DEFINE_string("checkpoint", None, "Checkpoint prefix (default: latest).")
-_DATASET = flags.DEFINE_string("dataset", None, "Dataset (default: the one trained on).")
+_DATASET = flags.DEFINE_string("dataset", None, "Dataset, or images:PATH for a folder of "
+                               "pictures (default: the one trained on).")
 _DATA_DIR = flags.DEFINE_string("data_dir", None, "Folder of published files (default: the "
                                 "one trained on, saved in the config); '' for built-in data.")
-_NUM_EXAMPLES = flags.DEFINE_integer("num_examples", 320, "Test images (paper: 320).")
+_NUM_EXAMPLES = flags.DEFINE_integer("num_examples", 320, "Test images (paper: 320; an image "
+                                     "folder: at most its test pictures).")
 _BATCH_SIZE = flags.DEFINE_integer("batch_size", 32, "Evaluation batch size.")
 _SEED = flags.DEFINE_integer("seed", 0, "Seed of the slot noise (fixed: repeatable results).")
 _NUM_SLOTS = flags.DEFINE_integer("num_slots", None, "Slots at test time (default: trained).")
@@ -46,13 +55,24 @@ def main(argv):
     from keras_slots.training import checkpoints
 
     model, config, step = checkpoints.restore_model(_MODEL_DIR.value, _CHECKPOINT.value)
-    dataset_name = _DATASET.value or config.train.dataset
-    if dataset_name not in data.DATASETS:
-        raise app.UsageError(f"unknown dataset {dataset_name!r}")
+    try:
+        dataset_name = data.folder.complete(_DATASET.value or config.train.dataset,
+                                            config.model.resolution)
+        info = data.registry.get(dataset_name)
+    except data.DataError as e:
+        raise app.UsageError(str(e))
     data_dir = config.train.data_dir if _DATA_DIR.value is None else (_DATA_DIR.value or None)
-    num_background = data.DATASETS[dataset_name].num_background
+    out_dir = _OUTPUT_DIR.value or os.path.join(_MODEL_DIR.value, "eval")
+    tf.io.gfile.makedirs(out_dir)
+    num_examples = _NUM_EXAMPLES.value
+    if data.folder.is_spec(dataset_name):
+        data_dir, num_examples = None, min(num_examples, info.test_size)
+        inspect_folder(model, config, step, dataset_name, num_examples, out_dir)
+        if info.num_entities == 0:
+            return
+    num_background = info.num_background
     dataset = data.get_dataset(dataset_name, "test", data_dir=data_dir,
-                               seed=config.train.seed, num_examples=_NUM_EXAMPLES.value)
+                               seed=config.train.seed, num_examples=num_examples)
     results = evaluation.evaluate(
         model, dataset, batch_size=_BATCH_SIZE.value, seed=_SEED.value,
         num_slots=_NUM_SLOTS.value, num_iterations=_NUM_ITERATIONS.value,
@@ -67,8 +87,6 @@ def main(argv):
                   "background_masks": (f"FG-ARI, mBO and mIoU ignore the {num_background} "
                                        "background masks" + (" (the *_bg0 variants ignore "
                                        "mask 0 only)" if num_background > 1 else ""))})
-    out_dir = _OUTPUT_DIR.value or os.path.join(_MODEL_DIR.value, "eval")
-    tf.io.gfile.makedirs(out_dir)
     files.write_atomic(os.path.join(out_dir, "metrics.json"),
                              json.dumps(table, indent=2, sort_keys=True))
     files.write_atomic(os.path.join(out_dir, "metrics.md"), evaluation.markdown(table))
@@ -88,6 +106,48 @@ def main(argv):
     print(evaluation.markdown(table))
     print(f"wrote {out_dir}/metrics.json, metrics.md, per_image.json and masks.png "
           f"(columns: input, reconstruction, segmentation, one per slot)")
+
+
+def inspect_folder(model, config, step, dataset_name, num_examples, out_dir):
+    """The report of an image folder that needs no ground truth (see the module doc)."""
+    from keras_slots import data, evaluation, files, visualize
+
+    dataset = data.get_dataset(dataset_name, "test", num_examples=num_examples)
+    results = evaluation.inspect(
+        model, dataset, batch_size=_BATCH_SIZE.value, seed=_SEED.value,
+        num_slots=_NUM_SLOTS.value, num_iterations=_NUM_ITERATIONS.value,
+        keep_images=_NUM_PICTURE.value)
+    table = evaluation.inspection_table(results)
+    table.update({"dataset": dataset_name, "step": step, "preset": config.name,
+                  "seed": _SEED.value})
+    truth = data.registry.get(dataset_name).num_entities > 0
+    if not truth:
+        table["fg_ari"] = ("not computed: FG-ARI needs ground-truth masks and the folder "
+                           f"has no {data.folder.MASKS_FILE}")
+    files.write_atomic(os.path.join(out_dir, "inspect.json"),
+                       json.dumps(table, indent=2, sort_keys=True))
+    files.write_atomic(os.path.join(out_dir, "inspect.md"),
+                       evaluation.inspection_markdown(table))
+    name = "per_image.json" if not truth else "per_image_inspect.json"
+    files.write_atomic(os.path.join(out_dir, name),
+                       json.dumps(evaluation.inspection_rows(results), indent=1))
+    writer = tf.summary.create_file_writer(os.path.join(_MODEL_DIR.value, "eval"))
+    with writer.as_default(step=step):
+        tf.summary.scalar("eval/recon_mse", table["recon_mse"]["mean"])
+        for key in ("slot_usage_max", "mask_entropy", "slot_similarity"):
+            tf.summary.scalar(f"diag/{key}", table[key]["mean"])
+    writer.close()
+    picture = visualize.slot_grid(results["images"], results["outputs"],
+                                  max_images=_NUM_PICTURE.value, scale=4)
+    visualize.save_png(os.path.join(out_dir, "masks.png"), picture)
+    print(f"{config.name} at step {step} on {table['num_images']} test pictures of "
+          f"{dataset_name} (seed {_SEED.value}):")
+    print(evaluation.inspection_markdown(table))
+    if not truth:
+        print(f"FG-ARI needs ground-truth masks: the folder has no "
+              f"{data.folder.MASKS_FILE}, so no FG-ARI, ARI, mBO or mIoU is reported.")
+    print(f"wrote {out_dir}/inspect.json, inspect.md, {name} and masks.png (columns: "
+          "input, reconstruction, segmentation, one per slot)")
 
 
 if __name__ == "__main__":

@@ -38,7 +38,7 @@ def main(argv):
     export_dir = _EXPORT_DIR.value or os.path.join("saved_models", name)
     metadata = {"preset": config.name, "step": step, "config": dataclasses.asdict(config),
                 "input": "serving_default: uint8 images [B, H, W, 3] in 0..255",
-                "preprocessing": registry.get(config.train.dataset).preprocessing()}
+                "preprocessing": registry.preprocessing(config.train.dataset)}
     export_saved_model(model, export_dir, metadata, _NUM_SLOTS.value, _NUM_ITERATIONS.value)
     print(f"exported {config.name} (step {step}) to {export_dir}")
 

@@ -11,8 +11,16 @@ as `<file>.splits.json`, which the reader uses instead of the paper's sizes:
 Example:
     python scripts/make_dataset.py --dataset=tetrominoes --out_dir=/tmp/data \
         --num_examples=60320
+
+With --format=png it writes a folder of pictures instead, <out_dir>/<dataset>_png/:
+scene_000000.png ... (scene i of the built-in "train" stream; of the "test" stream for a
+test set), and masks.npz, the ground truth of every picture (entity id per pixel, see
+keras_slots.data.folder), so the pictures can be looked at, used elsewhere, and trained
+on as a folder with known ground truth (--dataset=images:<out_dir>/<dataset>_png). The
+folder path splits them into train and test by a hash of the file name.
 """
 
+import io
 import os
 
 from absl import app
@@ -37,6 +45,41 @@ _TRAIN_SIZE = flags.DEFINE_integer(
     "starts; default: the paper's (70000 CLEVR, 60000 others), or --num_examples minus "
     "the 320 test records when --num_examples is set.")
 _SEED = flags.DEFINE_integer("seed", 0, "Seed of the built-in streams.")
+_FORMAT = flags.DEFINE_enum(
+    "format", "tfrecord", ["tfrecord", "png"],
+    "tfrecord: the published file layout; png: a folder of PNG pictures plus masks.npz.")
+
+PNG_MASKS_FILE = "masks.npz"  # keras_slots.data.folder.MASKS_FILE
+
+
+def write_png_folder(info, folder, scenes, num_examples):
+    """Writes scenes as scene_%06d.png pictures plus masks.npz (entity id per pixel).
+
+    Args:
+        info: the dataset's registry.DatasetInfo.
+        folder: destination folder (created).
+        scenes: iterable of raw scenes (image uint8 [H, W, 3], mask uint8 [K, H, W, 1]).
+        num_examples: number of scenes, for the file names' width.
+
+    Returns:
+        The number of pictures written.
+    """
+    import numpy as np
+
+    from keras_slots import visualize
+
+    tf.io.gfile.makedirs(folder)
+    names, ids = [], []
+    for index, scene in enumerate(scenes):
+        name = f"scene_{index:0{max(6, len(str(num_examples - 1)))}d}.png"
+        visualize.save_png(os.path.join(folder, name), scene["image"])
+        names.append(name)
+        ids.append(np.argmax(scene["mask"][..., 0], axis=0).astype(np.uint8))  # [H, W]
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, files=np.array(names), ids=np.stack(ids),
+                        num_entities=info.num_entities, num_background=info.num_background)
+    files.write_atomic(os.path.join(folder, PNG_MASKS_FILE), buffer.getvalue())
+    return len(names)
 
 
 def stream_scenes(info, seed, num_examples, train_size):
@@ -99,9 +142,6 @@ def main(argv):
         raise app.UsageError(f"unknown dataset {_DATASET.value!r}; built-in datasets: "
                              f"{', '.join(builtin)}")
     info = registry.get(_DATASET.value)
-    train_records, test_records = split_sizes(info, _NUM_EXAMPLES.value, _TRAIN_SIZE.value)
-    num_examples = train_records + test_records
-
     out_dir = _OUT_DIR.value
     try:
         tf.io.gfile.makedirs(out_dir)
@@ -111,6 +151,20 @@ def main(argv):
     if files.is_local(out_dir) and not os.access(out_dir, os.W_OK):
         raise OSError(f"--out_dir {out_dir} is not writable")
 
+    if _FORMAT.value == "png":
+        if _TRAIN_SIZE.value is not None:
+            raise app.UsageError("--train_size applies to --format=tfrecord; a folder is "
+                                 "split by a hash of each file name")
+        folder = os.path.join(out_dir, f"{info.name}_png")
+        default = info.test_size if info.test_only else info.train_size + info.test_size
+        total = _NUM_EXAMPLES.value or default
+        scenes = stream_scenes(info, _SEED.value, total, train_size=total)
+        count = write_png_folder(info, folder, with_progress(scenes, total, folder), total)
+        print(f"wrote {count} PNG pictures and {PNG_MASKS_FILE} to {folder} (train with "
+              f"--dataset=images:{folder})")
+        return
+    train_records, test_records = split_sizes(info, _NUM_EXAMPLES.value, _TRAIN_SIZE.value)
+    num_examples = train_records + test_records
     path = records.dataset_path(info.name, out_dir)
     scenes = stream_scenes(info, _SEED.value, num_examples, train_records)
     try:

@@ -2,8 +2,12 @@
 
 Example:
     python scripts/train.py --preset=tetrominoes_cpu --model_dir=runs/tetrominoes
+
+A folder of your own pictures is a dataset too: --dataset=images:PATH (options after "?",
+see keras_slots.data.folder), at the preset's resolution or at --resolution.
 """
 
+import dataclasses
 import sys
 
 from absl import app, flags
@@ -14,7 +18,12 @@ _PRESET = flags.DEFINE_string("preset", "tetrominoes_cpu",
                               f"Named config: {', '.join(sorted(config_lib.PRESETS))}.")
 _MODEL_DIR = flags.DEFINE_string("model_dir", None, "Run directory (checkpoints, logs).",
                                  required=True)
-_DATASET = flags.DEFINE_string("dataset", None, "Dataset name (default: the preset's).")
+_DATASET = flags.DEFINE_string(
+    "dataset", None, "Dataset name (default: the preset's), or images:PATH for a folder of "
+    "PNG/JPEG pictures (options: images:PATH?crop=center|stretch&skip_bad=1).")
+_RESOLUTION = flags.DEFINE_string(
+    "resolution", None, "Input size HxW (or N) for an image folder: the preset's "
+    "architecture at that size (default: the preset's resolution).")
 _DATA_DIR = flags.DEFINE_string("data_dir", None,
                                 "Folder of the published TFRecord files; unset: built-in data.")
 _NUM_STEPS = flags.DEFINE_integer("num_steps", None, "Total training steps.")
@@ -81,9 +90,41 @@ def make_config():
     # Always recorded, so a resume cannot silently switch between built-in data and files.
     changes["train.data_dir"] = _DATA_DIR.value or None
     try:
-        return config_lib.get_preset(_PRESET.value).override(**changes)
+        config = config_lib.get_preset(_PRESET.value).override(**changes)
     except ValueError as e:
         raise app.UsageError(str(e))
+    return with_image_folder(config.override(**changes))
+
+
+def with_image_folder(config):
+    """For --dataset=images:PATH: the model at the folder's size and the full folder spec.
+
+    The spec recorded in the config names the absolute folder, the model's size and the
+    crop rule, so evaluate.py, visualize.py and export.py prepare pictures the same way.
+    """
+    from keras_slots import resolution
+    from keras_slots.data import folder
+
+    dataset = config.train.dataset
+    if not folder.is_spec(dataset):
+        if _RESOLUTION.value is not None:
+            raise app.UsageError("--resolution applies to an image folder "
+                                 "(--dataset=images:PATH); built-in datasets have a fixed size")
+        return config
+    try:
+        spec = folder.parse(dataset)
+        size = folder.parse_size(_RESOLUTION.value) if _RESOLUTION.value else spec.size
+        if spec.size is not None and size != spec.size:
+            raise ValueError(f"--resolution {size[0]}x{size[1]} differs from the spec's "
+                             f"size {spec.size[0]}x{spec.size[1]}")
+        model = config.model
+        if size is not None and tuple(size) != tuple(model.resolution):
+            model = resolution.at_resolution(model, size)
+        dataset = folder.complete(dataset, model.resolution)
+    except ValueError as e:
+        raise app.UsageError(str(e))
+    return dataclasses.replace(config, model=model,
+                               train=dataclasses.replace(config.train, dataset=dataset))
 
 
 def main(argv):
@@ -94,13 +135,20 @@ def main(argv):
     from keras_slots import precision
     from keras_slots.training import distribute, loop
 
-    if config.train.dataset not in data.DATASET_NAMES:
-        raise app.UsageError(f"unknown dataset {config.train.dataset!r}; choose one of "
-                             f"{sorted(data.DATASET_NAMES)}")
+    try:
+        info = data.registry.get(config.train.dataset)
+    except data.DataError as e:
+        raise app.UsageError(str(e))
+    source = "files in " + _DATA_DIR.value if _DATA_DIR.value else "built-in generator"
+    if data.folder.is_spec(info.name):
+        source = f"{info.train_size} train and {info.test_size} test pictures"
+        if info.num_entities == 0 and config.train.eval_examples > 0:
+            print("note: no masks.npz in the folder, so no FG-ARI while training "
+                  "(eval_examples set to 0)", file=sys.stderr)
+            config = config.override(**{"train.eval_examples": 0})
     strategy = distribute.make_strategy(_STRATEGY.value)
     dtype, reason = precision.resolve(config.train.precision)
-    print(f"training {config.name} on {config.train.dataset} "
-          f"({'files in ' + _DATA_DIR.value if _DATA_DIR.value else 'built-in generator'}) "
+    print(f"training {config.name} on {config.train.dataset} ({source}) "
           f"with {strategy.num_replicas_in_sync} replica(s) into {_MODEL_DIR.value}",
           file=sys.stderr)
     print(f"precision: {dtype} ({reason})", file=sys.stderr)

@@ -17,7 +17,8 @@ from keras_slots import cli
 
 _MODEL_DIR = flags.DEFINE_string("model_dir", None, "Run directory written by train.py.")
 _SAVED_MODEL = flags.DEFINE_string("saved_model", None, "Or: a SavedModel from export.py.")
-_DATASET = flags.DEFINE_string("dataset", None, "Dataset (default: the trained one).")
+_DATASET = flags.DEFINE_string("dataset", None, "Dataset, or images:PATH for a folder of "
+                               "pictures (default: the trained one).")
 _DATA_DIR = flags.DEFINE_string("data_dir", None, "Folder of published files; unset: built-in.")
 _NUM_IMAGES = flags.DEFINE_integer("num_images", 4, "Test images to draw.")
 _SEED = flags.DEFINE_integer("seed", 0, "Seed of the slot noise.")
@@ -42,13 +43,19 @@ def main(argv):
     if _MODEL_DIR.value:
         model, config, _ = checkpoints.restore_model(_MODEL_DIR.value)
         dataset_name, seed = config.train.dataset, config.train.seed
+        resolution = config.model.resolution
         run = lambda x: model(x, seed=tf.constant([_SEED.value, 0]))  # noqa: E731
     else:
         loaded = tf.saved_model.load(_SAVED_MODEL.value)
         config = json.loads(loaded.metadata().numpy().decode())["config"]
         dataset_name, seed = config["train"]["dataset"], config["train"]["seed"]
+        resolution = config["model"]["resolution"]
         run = lambda x: loaded.predict_float(x, tf.constant([_SEED.value, 0]))  # noqa: E731
-    dataset = data.get_dataset(_DATASET.value or dataset_name, "test", data_dir=_DATA_DIR.value,
+    try:  # An image folder is read at the model's size, with the run's crop rule.
+        dataset_name = data.folder.complete(_DATASET.value or dataset_name, resolution)
+    except data.DataError as e:
+        raise app.UsageError(str(e))
+    dataset = data.get_dataset(dataset_name, "test", data_dir=_DATA_DIR.value,
                                seed=seed, num_examples=_NUM_IMAGES.value)
     batch = next(iter(dataset.batch(_NUM_IMAGES.value)))["image"]
     outputs = {k: v.numpy() for k, v in run(batch).items()}

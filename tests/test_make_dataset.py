@@ -76,3 +76,26 @@ def test_num_examples_alone_writes_both_splits_the_reader_finds(tmp_path):
     result = _run("--dataset=tetrominoes", f"--out_dir={tmp_path}", "--num_examples=300")
     assert result.returncode != 0
     assert "leaves no train records" in result.stderr.strip().splitlines()[-1]
+
+
+def test_png_folder_holds_the_builtin_train_stream_and_its_masks(tmp_path):
+    from keras_slots.data import folder, registry
+
+    result = _run("--dataset=tetrominoes", f"--out_dir={tmp_path}", "--num_examples=20",
+                  "--format=png", "--seed=3")
+    assert result.returncode == 0, result.stderr[-2000:]
+    root = tmp_path / "tetrominoes_png"
+    assert sorted(os.listdir(root))[:2] == ["masks.npz", "scene_000000.png"]
+    assert len(os.listdir(root)) == 21
+    spec = folder.complete(f"images:{root}", (35, 35))
+    info = registry.get(spec)
+    assert (info.num_entities, info.num_background) == (4, 1)
+    scenes = registry.get("tetrominoes").generate_scenes(3, "train", range(20))
+    elements = list(pipeline.get_dataset(spec, "train")) + list(pipeline.get_dataset(spec,
+                                                                                   "test"))
+    assert len(elements) == 20
+    for element in elements:
+        index = int(element["file"].numpy().decode()[len("scene_"):-len(".png")])
+        np.testing.assert_array_equal(
+            np.round((element["image"].numpy() + 1) * 127.5), scenes["image"][index])
+        np.testing.assert_array_equal(element["mask"].numpy(), scenes["mask"][index])

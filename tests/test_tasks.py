@@ -72,9 +72,37 @@ def test_image_report_of_a_model_without_attention():
     from keras_slots.config import get_preset
     from keras_slots.models import create_model
 
-    model = create_model(dataclasses.replace(get_preset("tetrominoes").model,
-                                             slot_encoder="slot_mlp"))
     images = np.zeros((1, 35, 35, 3), "float32")
-    outputs = {k: v.numpy() for k, v in model(images).items()}
-    picture = visualize.image_report(images[0], outputs, scale=1)
-    assert picture.shape[0] == 3 * (35 + 2)  # three rows of panels, no attention rows
+    heights = {}
+    for encoder in ("slot_mlp", "slot_attention"):
+        model = create_model(dataclasses.replace(get_preset("tetrominoes").model,
+                                                 slot_encoder=encoder))
+        outputs = {k: v.numpy() for k, v in model(images).items()}
+        heights[encoder] = visualize.image_report(images[0], outputs, scale=1).shape[0]
+    # The same panels less one untitled row of 35-pixel attention maps per iteration (3).
+    assert heights["slot_attention"] - heights["slot_mlp"] == 3 * (35 + 2)
+
+
+def test_object_discovery_logs_the_diagnostics_beside_the_slot_picture(tmp_path):
+    """Every image summary also writes diag/* scalars, equal to the diagnostics of the
+    restored model's output on the same 32 training images."""
+    from keras_slots import data, diagnostics
+    from keras_slots.tasks import object_discovery
+
+    config = tiny_config(**{"train.num_steps": 2, "train.image_every": 2})
+    loop.train(config, str(tmp_path / "run"))
+    scalars = {}
+    for name in os.listdir(tmp_path / "run" / "train"):
+        for event in tf.compat.v1.train.summary_iterator(str(tmp_path / "run" / "train" / name)):
+            for v in event.summary.value:
+                if v.tag.startswith("diag/"):
+                    scalars[v.tag] = float(tf.make_ndarray(v.tensor))
+    assert set(scalars) == set(diagnostics.TAGS)
+    state = loop.set_up(config, str(tmp_path / "run"))  # restores step 2
+    images = next(iter(data.get_dataset(
+        config.train.dataset, "train", seed=config.train.seed,
+        num_examples=object_discovery.DIAGNOSTIC_IMAGES).batch(32)))["image"]
+    outputs = state.model(images, seed=tf.constant([config.train.seed, 0]))
+    for tag, value in diagnostics.summary(outputs).items():
+        np.testing.assert_allclose(scalars[tag], float(value), rtol=1e-4, atol=1e-6)
+    assert 0.0 <= scalars["diag/mask_entropy"] <= np.log(config.model.num_slots) + 1e-6

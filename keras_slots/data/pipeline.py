@@ -10,6 +10,7 @@ masks, transform) is said once, in keras_slots.data.registry.
 import numpy as np
 import tensorflow as tf
 
+from keras_slots.data import folder
 from keras_slots.data import records
 from keras_slots.data import registry
 from keras_slots.data import seeding
@@ -24,7 +25,8 @@ def get_dataset(name, split="train", *, data_dir=None, seed=0, num_examples=None
     """Returns an unbatched `tf.data.Dataset` of model-ready elements.
 
     Args:
-        name: one of registry.DATASET_NAMES.
+        name: one of registry.DATASET_NAMES, or an image folder spec "images:PATH?size=HxW"
+            (keras_slots.data.folder).
         split: "train" or "test" (only "test" for a test set).
         data_dir: folder of the published TFRecord files; None uses the built-in generator.
         seed: int >= 0, seed of the built-in stream (ignored when reading files).
@@ -40,6 +42,8 @@ def get_dataset(name, split="train", *, data_dir=None, seed=0, num_examples=None
     Raises:
         DataError: unknown name or split, bad range, or no built-in generator.
     """
+    if folder.is_spec(name):  # Pictures of a folder; data_dir and seed do not apply.
+        return folder.read_dataset(name, split, num_examples, start_index)
     info = registry.check_split(name, split, start_index, num_examples)
     if data_dir is not None:
         return records.read_dataset(name, split, data_dir, num_examples=num_examples,
@@ -62,7 +66,8 @@ def get_train_stream(name, *, data_dir=None, seed=0, start_position=0, shuffle=T
     the stream exactly.
 
     Args:
-        name: one of registry.DATASET_NAMES with a train split.
+        name: one of registry.DATASET_NAMES with a train split, or an image folder spec
+            (positions: epoch * train pictures + rank, see keras_slots.data.folder).
         data_dir: folder of the published files; None uses the built-in generator.
         seed: seed of the built-in stream, or of the file shuffle.
         start_position: position of the first element.
@@ -71,6 +76,9 @@ def get_train_stream(name, *, data_dir=None, seed=0, start_position=0, shuffle=T
     Returns:
         A dataset of model-ready elements (see `get_dataset`) plus "position" int64 [].
     """
+    if folder.is_spec(name):  # Pictures of a folder, shuffled per epoch from (seed, epoch).
+        return folder.read_train_stream(name, seed=seed, shuffle=shuffle,
+                                        start_position=start_position)
     if data_dir is not None:
         return records.read_train_stream(name, data_dir, seed=seed, shuffle=shuffle,
                                          start_position=start_position)

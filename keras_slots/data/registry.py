@@ -21,9 +21,10 @@ Each entry of DATASETS is a `DatasetInfo`:
                     say what it does, for exports.
 
 Adding a dataset is one entry here (and its generator module). A dataset stored in
-another way than the published TFRecord layout (e.g. a folder of images without masks)
-brings its own format object with the same `file_name`, `image_size` and
-`max_num_entities` facts, and its reader.
+another way than the published TFRecord layout brings its own format object with the same
+`file_name`, `image_size` and `max_num_entities` facts, and its reader: a folder of
+pictures, named by the spec `images:PATH`, is one (keras_slots.data.folder; `get` returns
+its DatasetInfo).
 
 Scene i of a split of a built-in stream comes from `seeding.scene_rng(seed, split, i)`.
 """
@@ -154,14 +155,29 @@ DATASETS = {info.name: info for info in (
     _objects_room("identical_color", "objects_room_test_identical_color.tfrecords"),
 )}
 DATASET_NAMES = tuple(DATASETS)
+FOLDER_PREFIX = "images:"  # A dataset spec "images:PATH" is a folder of pictures.
+
+
+def preprocessing(name):
+    """`DatasetInfo.preprocessing()` of a dataset or folder spec, without reading a folder."""
+    if isinstance(name, str) and name.startswith(FOLDER_PREFIX):
+        from keras_slots.data import folder
+
+        return folder.preprocessing(name)
+    return get(name).preprocessing()
 
 
 def get(name):
-    """The DatasetInfo of a dataset name.
+    """The DatasetInfo of a dataset name, or of an image folder spec `images:PATH?...`.
 
     Raises:
-        DataError: for an unknown name, listing the known ones.
+        DataError: for an unknown name, listing the known ones (or a bad folder spec, see
+            keras_slots.data.folder).
     """
+    if isinstance(name, str) and name.startswith(FOLDER_PREFIX):
+        from keras_slots.data import folder  # folder builds on this module.
+
+        return folder.info(name)
     if name not in DATASETS:
         raise DataError(f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)}")
     return DATASETS[name]

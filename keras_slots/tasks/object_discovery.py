@@ -5,12 +5,14 @@ import numpy as np
 import tensorflow as tf
 
 from keras_slots import data as data_lib
+from keras_slots import diagnostics
 from keras_slots import metrics
 from keras_slots.models import create_model
 from keras_slots.tasks.base import Task
 from keras_slots.visualize import slot_grid
 
 PREVIEW_IMAGES = 4  # Training images shown in every image summary.
+DIAGNOSTIC_IMAGES = 32  # Training images the diagnostics (keras_slots.diagnostics) average.
 
 
 def reconstruction_loss(images, recon):
@@ -24,7 +26,9 @@ class ObjectDiscovery(Task):
     A step reads the images; the loss is the reconstruction's mean squared error; every
     `eval_every` steps the loop logs FG-ARI of the first `eval_examples` test scenes; the
     image summary shows the first 4 training images, their reconstructions, segmentations
-    and per-slot images. Predictions for both use the slot noise seed (seed, 0).
+    and per-slot images, next to the diagnostics (diag/slot_usage_max, diag/mask_entropy,
+    diag/slot_similarity) of the first 32. Predictions for all use the slot noise seed
+    (seed, 0).
     """
 
     def build_model(self, model_config, compute_dtype="float32", seed=None):
@@ -53,14 +57,18 @@ class ObjectDiscovery(Task):
         return evaluate
 
     def make_summaries(self, model, train_config, data_dir=None):
-        preview = next(iter(data_lib.get_dataset(
+        # Up to 32 images: a file's train split may hold fewer.
+        images = next(iter(data_lib.get_dataset(
             train_config.dataset, "train", data_dir=data_dir, seed=train_config.seed,
-            num_examples=PREVIEW_IMAGES).batch(PREVIEW_IMAGES)))["image"]  # [4, H, W, 3]
+        ).take(DIAGNOSTIC_IMAGES).batch(DIAGNOSTIC_IMAGES)))["image"]  # [N, H, W, 3]
         predict = _seeded_predict(model, train_config.seed)
 
         def write():
-            outputs = {k: v.numpy() for k, v in predict(preview).items()}
-            grid = slot_grid(preview.numpy(), outputs, scale=2)  # [h, w, 3] uint8
+            outputs = {k: v.numpy() for k, v in predict(images).items()}
+            for tag, value in diagnostics.summary(outputs).items():
+                tf.summary.scalar(tag, value)
+            preview = {k: v[:PREVIEW_IMAGES] for k, v in outputs.items()}
+            grid = slot_grid(images.numpy()[:PREVIEW_IMAGES], preview, scale=2)  # [h, w, 3]
             tf.summary.image("slots", grid[None].astype(np.float32) / 255.0)
 
         return write
@@ -95,5 +103,8 @@ def _eval_batch(train_config, data_dir):
                         "than %d scenes (%s)", tc.dataset, tc.eval_examples,
                         str(e).splitlines()[0] if str(e) else type(e).__name__)
         return None
-    background = data_lib.DATASETS[tc.dataset].num_background
+    if "mask" not in batch:  # An image folder without ground truth.
+        logging.info("no FG-ARI evaluation while training: %s has no masks", tc.dataset)
+        return None
+    background = data_lib.registry.get(tc.dataset).num_background
     return batch["image"], metrics.masks_to_ids(batch["mask"].numpy()), background
