@@ -58,7 +58,7 @@ def main(argv):
     try:
         dataset_name = data.folder.complete(_DATASET.value or config.train.dataset,
                                             config.model.resolution)
-        info = data.registry.get(dataset_name)
+        info = data.catalog.get(dataset_name)
     except data.DataError as e:
         raise app.UsageError(str(e))
     data_dir = config.train.data_dir if _DATA_DIR.value is None else (_DATA_DIR.value or None)
@@ -120,7 +120,7 @@ def inspect_folder(model, config, step, dataset_name, num_examples, out_dir):
     table = evaluation.inspection_table(results)
     table.update({"dataset": dataset_name, "step": step, "preset": config.name,
                   "seed": _SEED.value})
-    truth = data.registry.get(dataset_name).num_entities > 0
+    truth = data.catalog.get(dataset_name).num_entities > 0
     if not truth:
         table["fg_ari"] = ("not computed: FG-ARI needs ground-truth masks and the folder "
                            f"has no {data.folder.MASKS_FILE}")

@@ -27,7 +27,7 @@ def main(argv):
     cli.require_at_least_one(_NUM_SLOTS, _NUM_ITERATIONS)
     import dataclasses
 
-    from keras_slots.data import registry
+    from keras_slots.data import catalog
     from keras_slots.export import export_saved_model
     from keras_slots.training import checkpoints
 
@@ -38,7 +38,7 @@ def main(argv):
     export_dir = _EXPORT_DIR.value or os.path.join("saved_models", name)
     metadata = {"preset": config.name, "step": step, "config": dataclasses.asdict(config),
                 "input": "serving_default: uint8 images [B, H, W, 3] in 0..255",
-                "preprocessing": registry.preprocessing(config.train.dataset)}
+                "preprocessing": catalog.preprocessing(config.train.dataset)}
     export_saved_model(model, export_dir, metadata, _NUM_SLOTS.value, _NUM_ITERATIONS.value)
     print(f"exported {config.name} (step {step}) to {export_dir}")
 

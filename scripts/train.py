@@ -136,7 +136,7 @@ def main(argv):
     from keras_slots.training import distribute, loop
 
     try:
-        info = data.registry.get(config.train.dataset)
+        info = data.catalog.get(config.train.dataset)
     except data.DataError as e:
         raise app.UsageError(str(e))
     source = "files in " + _DATA_DIR.value if _DATA_DIR.value else "built-in generator"

@@ -79,7 +79,7 @@ def test_num_examples_alone_writes_both_splits_the_reader_finds(tmp_path):
 
 
 def test_png_folder_holds_the_builtin_train_stream_and_its_masks(tmp_path):
-    from keras_slots.data import folder, registry
+    from keras_slots.data import catalog, folder, registry
 
     result = _run("--dataset=tetrominoes", f"--out_dir={tmp_path}", "--num_examples=20",
                   "--format=png", "--seed=3")
@@ -88,7 +88,7 @@ def test_png_folder_holds_the_builtin_train_stream_and_its_masks(tmp_path):
     assert sorted(os.listdir(root))[:2] == ["masks.npz", "scene_000000.png"]
     assert len(os.listdir(root)) == 21
     spec = folder.complete(f"images:{root}", (35, 35))
-    info = registry.get(spec)
+    info = catalog.get(spec)
     assert (info.num_entities, info.num_background) == (4, 1)
     scenes = registry.get("tetrominoes").generate_scenes(3, "train", range(20))
     elements = list(pipeline.get_dataset(spec, "train")) + list(pipeline.get_dataset(spec,

@@ -7,6 +7,7 @@ Every dataset is described by one entry of `DATASETS` (keras_slots.data.registry
 """
 
 from keras_slots.data import folder  # noqa: F401 (data.folder: image folders)
+from keras_slots.data import catalog  # noqa: F401 (data.catalog: names and folder specs)
 from keras_slots.data import registry  # noqa: F401
 from keras_slots.data.elements import to_model_ready
 from keras_slots.data.pipeline import get_dataset

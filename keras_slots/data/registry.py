@@ -158,26 +158,12 @@ DATASET_NAMES = tuple(DATASETS)
 FOLDER_PREFIX = "images:"  # A dataset spec "images:PATH" is a folder of pictures.
 
 
-def preprocessing(name):
-    """`DatasetInfo.preprocessing()` of a dataset or folder spec, without reading a folder."""
-    if isinstance(name, str) and name.startswith(FOLDER_PREFIX):
-        from keras_slots.data import folder
-
-        return folder.preprocessing(name)
-    return get(name).preprocessing()
-
-
 def get(name):
-    """The DatasetInfo of a dataset name, or of an image folder spec `images:PATH?...`.
+    """The DatasetInfo of a dataset name (`catalog.get` also takes image folder specs).
 
     Raises:
-        DataError: for an unknown name, listing the known ones (or a bad folder spec, see
-            keras_slots.data.folder).
+        DataError: for an unknown name, listing the known ones.
     """
-    if isinstance(name, str) and name.startswith(FOLDER_PREFIX):
-        from keras_slots.data import folder  # folder builds on this module.
-
-        return folder.info(name)
     if name not in DATASETS:
         raise DataError(f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)}")
     return DATASETS[name]

@@ -106,5 +106,5 @@ def _eval_batch(train_config, data_dir):
     if "mask" not in batch:  # An image folder without ground truth.
         logging.info("no FG-ARI evaluation while training: %s has no masks", tc.dataset)
         return None
-    background = data_lib.registry.get(tc.dataset).num_background
+    background = data_lib.catalog.get(tc.dataset).num_background
     return batch["image"], metrics.masks_to_ids(batch["mask"].numpy()), background

@@ -8,7 +8,7 @@ import pytest
 
 from keras_slots import images, resolution
 from keras_slots.config import get_preset
-from keras_slots.data import DataError, folder, get_dataset, get_train_stream, registry
+from keras_slots.data import DataError, folder, get_dataset, get_train_stream, catalog
 
 
 def write_pictures(root, count, size=(12, 16), prefix="p"):
@@ -87,7 +87,7 @@ def test_bad_file_is_named_or_skipped(tmp_path):
     with open(os.path.join(root, "broken.jpg"), "wb") as f:
         f.write(b"not a picture")
     with pytest.raises(DataError, match="broken.jpg: cannot decode"):
-        registry.get(spec_of(root))
+        catalog.get(spec_of(root))
     contents = folder.scan(spec_of(root, extra="?skip_bad=1"))
     assert [name for name, _ in contents.skipped] == ["broken.jpg"]
     assert len(contents.train + contents.test) == 5
@@ -103,7 +103,7 @@ def test_train_stream_shuffles_per_epoch_and_resumes_exactly(tmp_path):
     root = str(tmp_path / "pics")
     write_pictures(root, 24)
     spec = spec_of(root)
-    size = registry.get(spec).train_size
+    size = catalog.get(spec).train_size
     full = list(get_train_stream(spec, seed=3).take(2 * size + 5))
     files = [e["file"].numpy() for e in full]
     assert [int(e["position"]) for e in full] == list(range(2 * size + 5))
@@ -125,7 +125,7 @@ def test_masks_npz_gives_one_hot_masks(tmp_path):
     np.savez(os.path.join(root, folder.MASKS_FILE), files=np.array(names), ids=ids,
              num_entities=3, num_background=1)
     spec = spec_of(root)
-    info = registry.get(spec)
+    info = catalog.get(spec)
     assert (info.num_entities, info.num_background) == (3, 1)
     element = next(iter(get_dataset(spec, "train", num_examples=1)))
     row = names.index(element["file"].numpy().decode())
@@ -154,13 +154,13 @@ def test_at_resolution_small_and_clevr_architectures():
 
 
 def test_preprocessing_is_recorded_without_reading_the_folder():
-    pre = registry.preprocessing("images:/nowhere?size=16x24&crop=stretch")
+    pre = catalog.preprocessing("images:/nowhere?size=16x24&crop=stretch")
     assert pre["fit"] == "stretch" and pre["resize"] == [16, 24]
     from keras_slots.export import prepare_image
 
     picture = np.zeros((30, 60, 3), np.uint8)
     picture[:, 15:45] = 255  # the centre square is white
-    fitted, notes = prepare_image(picture, (10, 10), registry.preprocessing(
+    fitted, notes = prepare_image(picture, (10, 10), catalog.preprocessing(
         "images:/nowhere?size=10x10&crop=center"))
     assert fitted.shape == (10, 10, 3) and fitted.min() == 255 and notes
     expected = images.fit_image(picture, (10, 10), "center").numpy()
