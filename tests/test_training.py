@@ -1,6 +1,7 @@
 """The train loop: resumption, determinism, signals, non-finite losses, replicas, run dirs."""
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -250,23 +251,44 @@ def _free_ports(n):
     return ports
 
 
-def test_two_workers_on_localhost_train_and_chief_writes_the_checkpoint(tmp_path):
+def _start_two_workers(model_dir, flags, log_dir):
+    """Starts scripts/train.py as workers 0 (the chief) and 1 of a cluster on 127.0.0.1.
+
+    Returns:
+        (processes, stderr log paths), one each per worker.
+    """
     import json
 
     workers = [f"127.0.0.1:{port}" for port in _free_ports(2)]
-    model_dir = str(tmp_path / "run")
-    procs = []
+    procs, logs = [], []
     for index in range(2):
         env = dict(ENV, TF_CONFIG=json.dumps(
             {"cluster": {"worker": workers}, "task": {"type": "worker", "index": index}}))
-        procs.append(subprocess.Popen(
-            [sys.executable, TRAIN, f"--model_dir={model_dir}", *TINY_FLAGS,
-             "--strategy=multi_worker", "--num_steps=4", "--checkpoint_every=2"],
-            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
-    outputs = [p.communicate(timeout=400) for p in procs]
-    for proc, (_, stderr) in zip(procs, outputs):
-        assert proc.returncode == 0, stderr[-3000:]
-    assert "with 2 replica(s)" in outputs[0][1]
+        logs.append(log_dir / f"worker_{index}.log")
+        with open(logs[-1], "w") as stderr:
+            procs.append(subprocess.Popen(
+                [sys.executable, TRAIN, f"--model_dir={model_dir}", *TINY_FLAGS,
+                 "--strategy=multi_worker", *flags],
+                env=env, stdout=subprocess.DEVNULL, stderr=stderr))
+    return procs, logs
+
+
+def _wait_all(procs, logs, timeout=400):
+    """Waits for every process; asserts each exited with 0. Returns their stderr texts."""
+    for proc in procs:
+        proc.wait(timeout=timeout)
+    texts = [log.read_text() for log in logs]
+    for proc, text in zip(procs, texts):
+        assert proc.returncode == 0, text[-3000:]
+    return texts
+
+
+def test_two_workers_on_localhost_train_and_chief_writes_the_checkpoint(tmp_path):
+    model_dir = str(tmp_path / "run")
+    procs, logs = _start_two_workers(model_dir, ["--num_steps=4", "--checkpoint_every=2"],
+                                     tmp_path)
+    texts = _wait_all(procs, logs)
+    assert "with 2 replica(s)" in texts[0]
     assert tf.train.latest_checkpoint(model_dir).endswith("ckpt-4")
     assert tf.train.latest_checkpoint(os.path.join(model_dir, "workers", "worker_1"))
     assert os.path.exists(os.path.join(model_dir, "config.json"))
@@ -281,6 +303,38 @@ def test_two_workers_on_localhost_train_and_chief_writes_the_checkpoint(tmp_path
     assert many.keys() == one.keys() and len(one) > 50
     for name in one:
         np.testing.assert_allclose(many[name], one[name], rtol=1e-4, atol=2e-5, err_msg=name)
+
+
+def test_sigterm_to_one_worker_stops_both_at_the_same_step_and_resume_goes_on(tmp_path):
+    model_dir = str(tmp_path / "run")
+    (tmp_path / "first").mkdir()
+    procs, logs = _start_two_workers(
+        model_dir, ["--num_steps=100000", "--checkpoint_every=100000"], tmp_path / "first")
+    deadline = time.time() + 300
+    while " 2/100000 " not in logs[1].read_text() and time.time() < deadline:  # two steps
+        for proc, log in zip(procs, logs):
+            assert proc.poll() is None, log.read_text()[-3000:]
+        time.sleep(0.1)
+    procs[1].send_signal(signal.SIGTERM)  # the worker that is not the chief
+    texts = _wait_all(procs, logs, timeout=120)
+    steps = [int(re.search(r"done: step (\d+)", text).group(1)) for text in texts]
+    assert steps[0] == steps[1] >= 2, steps
+    stopped = steps[0]
+    assert f"stopped by signal {int(signal.SIGTERM)} at step {stopped}" in texts[1]
+    assert f"stopped because another worker was signalled at step {stopped}" in texts[0]
+    assert tf.train.latest_checkpoint(model_dir).endswith(f"ckpt-{stopped}")
+    worker_dir = os.path.join(model_dir, "workers", "worker_1")
+    assert tf.train.latest_checkpoint(worker_dir).endswith(f"ckpt-{stopped}")
+
+    (tmp_path / "resumed").mkdir()
+    procs, logs = _start_two_workers(
+        model_dir, [f"--num_steps={stopped + 2}", "--checkpoint_every=100000"],
+        tmp_path / "resumed")
+    for text in _wait_all(procs, logs):
+        assert f"done: step {stopped + 2}," in text
+        progress = re.findall(r"\] (\d+)/", text)  # the steps the progress bar showed
+        assert progress == [str(stopped + 1), str(stopped + 2)], progress
+    assert tf.train.latest_checkpoint(model_dir).endswith(f"ckpt-{stopped + 2}")
 
 
 @pytest.mark.slow  # Once in five runs a round saw no new checkpoint for 240 s (cause unknown).
