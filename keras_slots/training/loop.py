@@ -48,10 +48,9 @@ def train(config, model_dir, *, task=None, strategy=None, data_dir=None,
         dict with the final "step", the last "loss", "losses" (the loss of every step this
         call ran), "signal" (the signal this process received, or None), "stopped" (True
         when a signal, here or on another worker, ended the run before num_steps) and
-        "evals" (one
-        dict(step, time, <metric>: value) per periodic evaluation of the task, e.g. FG-ARI
-        of the first `eval_examples` test scenes every `eval_every` steps; `time` from
-        time.time()).
+        "evals" (one dict(step, time, <metric>: value) per periodic evaluation of the task,
+        e.g. FG-ARI of the first `eval_examples` test scenes every `eval_every` steps;
+        `time` from time.time()).
 
     Raises:
         NonFiniteError: on a NaN/Inf loss or gradient (unless skip_nonfinite); the last good
