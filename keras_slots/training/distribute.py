@@ -53,6 +53,15 @@ def is_chief(strategy):
                                     and "chief" not in resolver.cluster_spec().as_dict())
 
 
+def num_workers(strategy):
+    """How many worker processes the strategy spans (1 without a cluster spec)."""
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if resolver is None:
+        return 1
+    spec = resolver.cluster_spec().as_dict()
+    return max(1, len(spec.get("worker", [])) + len(spec.get("chief", [])))
+
+
 def worker_dir(model_dir, strategy):
     """The chief writes into model_dir; other workers into a scratch dir beside it."""
     if is_chief(strategy):

@@ -27,7 +27,10 @@ def train(config, model_dir, *, task=None, strategy=None, data_dir=None,
     """Trains (or resumes training) the model of `task` and `config` in `model_dir`.
 
     SIGTERM and SIGINT are caught from the first line on: the run then saves a checkpoint
-    at the step it reached (after set-up, if the signal came during it) and returns.
+    at the step it reached (after set-up, if the signal came during it) and returns. In a
+    multi-worker run a signal to any one worker stops every worker after the same step:
+    before each call of the training step the workers agree (by an all-reduce) whether one
+    of them was signalled, so all save at that step and return.
 
     Args:
         config: the run's Config.
@@ -43,10 +46,11 @@ def train(config, model_dir, *, task=None, strategy=None, data_dir=None,
 
     Returns:
         dict with the final "step", the last "loss", "losses" (the loss of every step this
-        call ran), "signal" (the signal that stopped the run, or None) and "evals" (one
-        dict(step, time, <metric>: value) per periodic evaluation of the task, e.g. FG-ARI
-        of the first `eval_examples` test scenes every `eval_every` steps; `time` from
-        time.time()).
+        call ran), "signal" (the signal this process received, or None), "stopped" (True
+        when a signal, here or on another worker, ended the run before num_steps) and
+        "evals" (one dict(step, time, <metric>: value) per periodic evaluation of the task,
+        e.g. FG-ARI of the first `eval_examples` test scenes every `eval_every` steps;
+        `time` from time.time()).
 
     Raises:
         NonFiniteError: on a NaN/Inf loss or gradient (unless skip_nonfinite); the last good
@@ -58,10 +62,11 @@ def train(config, model_dir, *, task=None, strategy=None, data_dir=None,
                        allow_config_change=allow_config_change, deterministic=deterministic)
         result = run(state, config.train, stop=stop, skip_nonfinite=skip_nonfinite,
                      stream=stream)
-        if stop.signal is not None:
+        if result["stopped"]:
             state.manager.save(checkpoint_number=result["step"])
-            logging.warning("stopped by signal %d at step %d; checkpoint saved", stop.signal,
-                            result["step"])
+            reason = (f"by signal {stop.signal}" if stop.signal is not None
+                      else "because another worker was signalled")
+            logging.warning("stopped %s at step %d; checkpoint saved", reason, result["step"])
     if state.writer is not None:
         state.writer.flush()
     return dict(result, signal=stop.signal)
@@ -81,6 +86,7 @@ class TrainState:
     train_steps: object  # tf.function (iterator, count) -> (losses [n], grad norms [n]).
     evaluate: object  # () -> {name: value}, or None.
     summarize: object  # () -> None, or None.
+    agree_to_stop: object  # (requested: bool) -> bool, the same on every worker.
 
 
 def set_up(config, model_dir, *, task=None, strategy=None, data_dir=None,
@@ -128,6 +134,7 @@ def set_up(config, model_dir, *, task=None, strategy=None, data_dir=None,
         train_steps=_make_train_steps(config, task, model, optimizer, step, strategy),
         evaluate=task.make_evaluation(model, tc, data_dir),
         summarize=task.make_summaries(model, tc, data_dir) if chief else None,
+        agree_to_stop=_make_stop_agreement(strategy),
     )
 
 
@@ -204,6 +211,28 @@ def _make_train_steps(config, task, model, optimizer, step, strategy):
     return train_steps
 
 
+def _make_stop_agreement(strategy):
+    """Whether to stop now, decided alike on every worker.
+
+    Every worker calls it at the same points of a run (before each call of the training
+    step), passing whether it was asked to stop; a collective sums the requests, so when any
+    worker was signalled all of them stop after the same step. With one worker the request
+    is the answer and nothing is communicated.
+
+    Returns:
+        A function (requested: bool) -> bool.
+    """
+    if distribute.num_workers(strategy) == 1:
+        return bool
+
+    @tf.function
+    def requests(requested):  # int32 scalar -> the number of replicas asked to stop
+        flags = strategy.run(lambda: tf.identity(requested))
+        return strategy.reduce(tf.distribute.ReduceOp.SUM, flags, axis=None)
+
+    return lambda requested: int(requests(tf.constant(int(requested)))) > 0
+
+
 def _steps_until_event(current, tc, has_eval):
     """Steps from `current` to the next step that logs, evaluates, draws or saves.
 
@@ -218,23 +247,28 @@ def _steps_until_event(current, tc, has_eval):
 
 
 def run(state, tc, *, stop=None, skip_nonfinite=False, stream=None):
-    """Trains from the state's step to tc.num_steps or until `stop.signal` is set.
+    """Trains from the state's step to tc.num_steps or until a stop is agreed.
 
     Args:
         state: a TrainState from `set_up`.
         tc: the TrainConfig (its num_steps, periods and steps_per_call apply).
-        stop: an object whose `signal` attribute is checked between calls (None: never).
+        stop: an object whose `signal` attribute is checked between calls (None: never);
+            once it is set here or on another worker, every worker stops at the same step.
         skip_nonfinite, stream: as in `train`.
 
     Returns:
-        dict with "step", "loss", "losses" and "evals" as in `train`.
+        dict with "step", "loss", "losses", "stopped" and "evals" as in `train`.
     """
     stop = stop or _StopRequest()
     current = int(state.step.numpy())
     bar = ProgressBar(tc.num_steps, initial=current, every=tc.log_every, stream=stream)
     last = {"loss": float("nan"), "time": time.time(), "step": current}
     losses, evals, shown = [], [], {}
-    while current < tc.num_steps and stop.signal is None:
+    stopped = False
+    while current < tc.num_steps:
+        if state.agree_to_stop(stop.signal is not None):
+            stopped = True
+            break
         count = _steps_until_event(current, tc, state.evaluate is not None)
         step_losses, norms = (t.numpy() for t in state.train_steps(
             state.iterator, tf.constant(count, tf.int32)))
@@ -256,7 +290,8 @@ def run(state, tc, *, stop=None, skip_nonfinite=False, stream=None):
         if ran == count:  # Else a skipped batch ended the call before its event step.
             _at_step_end(state, tc, current, float(norms[-1]), last, evals, shown)
         bar.update(current, loss=last["loss"], **shown)
-    return {"step": current, "loss": last["loss"], "losses": losses, "evals": evals}
+    return {"step": current, "loss": last["loss"], "losses": losses, "stopped": stopped,
+            "evals": evals}
 
 
 def _at_step_end(state, tc, current, norm, last, evals, shown):
