@@ -51,7 +51,7 @@ def main(argv):
                              _NUM_PICTURE)
     if not tf.io.gfile.isdir(_MODEL_DIR.value):
         raise app.UsageError(f"--model_dir {_MODEL_DIR.value} does not exist")
-    from keras_slots import data, evaluation, files, visualize
+    from keras_slots import data, evaluation, files
     from keras_slots.training import checkpoints
 
     model, config, step = checkpoints.restore_model(_MODEL_DIR.value, _CHECKPOINT.value)
@@ -93,14 +93,8 @@ def main(argv):
     files.write_atomic(os.path.join(out_dir, "per_image.json"),
                              json.dumps(evaluation.per_image_rows(results), indent=1))
     # Mean of each metric as a TensorBoard scalar in <model_dir>/eval, next to train/.
-    writer = tf.summary.create_file_writer(os.path.join(_MODEL_DIR.value, "eval"))
-    with writer.as_default(step=step):
-        for name in evaluation.METRICS:
-            tf.summary.scalar(name, table[name]["mean"])
-    writer.close()
-    picture = visualize.slot_grid(results["images"], results["outputs"],
-                                  max_images=_NUM_PICTURE.value, scale=4)
-    visualize.save_png(os.path.join(out_dir, "masks.png"), picture)
+    write_scalars_and_picture(step, {name: table[name]["mean"] for name in evaluation.METRICS},
+                              results, out_dir)
     print(f"{config.name} at step {step} on {table['num_images']} {dataset_name} test images "
           f"(seed {_SEED.value}):")
     print(evaluation.markdown(table))
@@ -110,7 +104,7 @@ def main(argv):
 
 def inspect_folder(model, config, step, dataset_name, num_examples, out_dir):
     """The report of an image folder that needs no ground truth (see the module doc)."""
-    from keras_slots import data, evaluation, files, visualize
+    from keras_slots import data, evaluation, files
 
     dataset = data.get_dataset(dataset_name, "test", num_examples=num_examples)
     results = evaluation.inspect(
@@ -131,15 +125,10 @@ def inspect_folder(model, config, step, dataset_name, num_examples, out_dir):
     name = "per_image.json" if not truth else "per_image_inspect.json"
     files.write_atomic(os.path.join(out_dir, name),
                        json.dumps(evaluation.inspection_rows(results), indent=1))
-    writer = tf.summary.create_file_writer(os.path.join(_MODEL_DIR.value, "eval"))
-    with writer.as_default(step=step):
-        tf.summary.scalar("eval/recon_mse", table["recon_mse"]["mean"])
-        for key in ("slot_usage_max", "mask_entropy", "slot_similarity"):
-            tf.summary.scalar(f"diag/{key}", table[key]["mean"])
-    writer.close()
-    picture = visualize.slot_grid(results["images"], results["outputs"],
-                                  max_images=_NUM_PICTURE.value, scale=4)
-    visualize.save_png(os.path.join(out_dir, "masks.png"), picture)
+    scalars = {"eval/recon_mse": table["recon_mse"]["mean"]}
+    scalars.update({f"diag/{key}": table[key]["mean"]
+                    for key in ("slot_usage_max", "mask_entropy", "slot_similarity")})
+    write_scalars_and_picture(step, scalars, results, out_dir)
     print(f"{config.name} at step {step} on {table['num_images']} test pictures of "
           f"{dataset_name} (seed {_SEED.value}):")
     print(evaluation.inspection_markdown(table))
@@ -149,6 +138,19 @@ def inspect_folder(model, config, step, dataset_name, num_examples, out_dir):
     print(f"wrote {out_dir}/inspect.json, inspect.md, {name} and masks.png (columns: "
           "input, reconstruction, segmentation, one per slot)")
 
+
+def write_scalars_and_picture(step, scalars, results, out_dir):
+    """Writes `scalars` (tag -> float) to <model_dir>/eval and the mask picture masks.png."""
+    from keras_slots import visualize
+
+    writer = tf.summary.create_file_writer(os.path.join(_MODEL_DIR.value, "eval"))
+    with writer.as_default(step=step):
+        for tag, value in scalars.items():
+            tf.summary.scalar(tag, value)
+    writer.close()
+    picture = visualize.slot_grid(results["images"], results["outputs"],
+                                  max_images=_NUM_PICTURE.value, scale=4)
+    visualize.save_png(os.path.join(out_dir, "masks.png"), picture)
 
 if __name__ == "__main__":
     cli.run(main)

@@ -3,6 +3,8 @@
 import keras
 import tensorflow as tf
 
+from keras_slots.models.inputs import checked_images
+
 # Keys of a model config written before the autoencoder took its layers as arguments: the
 # fields of ModelConfig, from which `from_config` rebuilds the layers.
 _OLD_FORMAT_KEY = "encoder_channels"
@@ -85,12 +87,7 @@ class SlotAttentionAutoEncoder(keras.Model):
 
     def call(self, images, num_slots=None, num_iterations=None, seed=None, slot_noise=None,
              training=None):
-        images = tf.convert_to_tensor(images)
-        if images.shape.rank != 4 or tuple(images.shape[1:]) != (*self.resolution, 3):
-            raise ValueError(
-                f"expected images of shape [B, {self.resolution[0]}, {self.resolution[1]}, 3], "
-                f"got {images.shape}"
-            )
+        images = checked_images(images, self.resolution)  # [B, H, W, 3]
         features = self.encoder(tf.cast(images, self.compute_dtype))  # [B, N, C]
         options = {"num_slots": num_slots, "seed": seed, "noise": slot_noise}
         if num_iterations is not None:

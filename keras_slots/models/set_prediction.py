@@ -6,6 +6,7 @@ import tensorflow as tf
 from keras_slots.layers.encoders import CNNEncoder
 from keras_slots.layers.set_prediction_head import SetPredictionHead
 from keras_slots.layers.slot_attention import SlotAttention
+from keras_slots.models.inputs import checked_images
 
 
 @keras.saving.register_keras_serializable(package="keras_slots")
@@ -100,12 +101,7 @@ class SlotAttentionSetPredictor(keras.Model):
 
     def call(self, images, num_slots=None, num_iterations=None, seed=None, slot_noise=None,
              training=None):
-        images = tf.convert_to_tensor(images)
-        if images.shape.rank != 4 or tuple(images.shape[1:]) != (*self.resolution, 3):
-            raise ValueError(
-                f"expected images of shape [B, {self.resolution[0]}, {self.resolution[1]}, 3], "
-                f"got {images.shape}"
-            )
+        images = checked_images(images, self.resolution)  # [B, H, W, 3]
         features = self.encoder(tf.cast(images, self.compute_dtype))  # [B, N, C]
         slots, attn = self.slot_attention(
             features, num_slots=num_slots, num_iterations=num_iterations, seed=seed,
