@@ -1,7 +1,9 @@
-"""Trains a Slot Attention autoencoder; rerunning the same command resumes it.
+"""Trains a preset's task (object discovery or set prediction); rerunning the same command
+resumes it.
 
-Example:
+Examples:
     python scripts/train.py --preset=tetrominoes_cpu --model_dir=runs/tetrominoes
+    python scripts/train.py --preset=clevr_set_prediction_cpu --model_dir=runs/clevr_sp
 """
 
 import sys
@@ -15,8 +17,9 @@ _PRESET = flags.DEFINE_string("preset", "tetrominoes_cpu",
 _MODEL_DIR = flags.DEFINE_string("model_dir", None, "Run directory (checkpoints, logs).",
                                  required=True)
 _DATASET = flags.DEFINE_string("dataset", None, "Dataset name (default: the preset's).")
-_DATA_DIR = flags.DEFINE_string("data_dir", None,
-                                "Folder of the published TFRecord files; unset: built-in data.")
+_DATA_DIR = flags.DEFINE_string(
+    "data_dir", None, "Folder of the published TFRecord files; unset: built-in data. Set "
+    "prediction: a TFDS data_dir with clevr:3.1.0 prepared, or the CLEVR_v1.0 folder.")
 _NUM_STEPS = flags.DEFINE_integer("num_steps", None, "Total training steps.")
 _BATCH_SIZE = flags.DEFINE_integer("batch_size", None, "Global batch size.")
 _LEARNING_RATE = flags.DEFINE_float("learning_rate", None, "Peak learning rate.")
@@ -94,13 +97,20 @@ def main(argv):
     from keras_slots import precision
     from keras_slots.training import distribute, loop
 
-    if config.train.dataset not in data.DATASET_NAMES:
+    source = "files in " + _DATA_DIR.value if _DATA_DIR.value else "built-in generator"
+    if config.task == config_lib.SET_PREDICTION:
+        from keras_slots.set_prediction import sources
+
+        if config.train.dataset != sources.DATASET:
+            raise app.UsageError(f"set prediction trains on dataset {sources.DATASET!r}, "
+                                 f"not {config.train.dataset!r}")
+        source = sources.source_of(_DATA_DIR.value)
+    elif config.train.dataset not in data.DATASET_NAMES:
         raise app.UsageError(f"unknown dataset {config.train.dataset!r}; choose one of "
                              f"{sorted(data.DATASET_NAMES)}")
     strategy = distribute.make_strategy(_STRATEGY.value)
     dtype, reason = precision.resolve(config.train.precision)
-    print(f"training {config.name} on {config.train.dataset} "
-          f"({'files in ' + _DATA_DIR.value if _DATA_DIR.value else 'built-in generator'}) "
+    print(f"training {config.name} ({config.task}) on {config.train.dataset} ({source}) "
           f"with {strategy.num_replicas_in_sync} replica(s) into {_MODEL_DIR.value}",
           file=sys.stderr)
     print(f"precision: {dtype} ({reason})", file=sys.stderr)
