@@ -72,11 +72,12 @@ def draw_predictions(image, pred, target=None, *, min_score=0.5,
         dpi: resolution of the picture.
 
     Returns:
-        uint8 [h, w, 3] picture.
+        uint8 [h, w, 3] picture; its size depends only on K, T and dpi.
     """
     predicted = _rows(pred, min_score)
     truth = _rows(target, 0.5) if target is not None else []
-    lines = 3 + len(predicted) + (len(truth) + 2 if target is not None else 0)
+    # Room for every slot and target row, so scenes of one model draw at one size.
+    lines = 3 + len(pred) + (len(target) + 2 if target is not None else 0)
     height = max(3.2, 0.22 * lines)
     fig = plt.figure(figsize=(3.2 + 5.6, height), dpi=dpi)
     ax_image = fig.add_axes([0.01, 1 - 3.1 / height, 3.1 / 8.8, 3.0 / height])
