@@ -25,6 +25,13 @@ def run(main):
     from absl import app
 
     def guarded(argv):
+        try:
+            code = handled(argv)
+        except SystemExit as e:
+            code = e.code
+        _exit_now(code)
+
+    def handled(argv):
         from absl import logging
 
         logging.set_verbosity(logging.WARNING)
@@ -43,6 +50,25 @@ def run(main):
             sys.exit(1)
 
     app.run(guarded, flags_parser=_parse_flags)
+
+
+def _exit_now(code):
+    """Ends the process with `code` (None: 0) once output is flushed, skipping interpreter
+    shutdown: a tf.data thread still running a Python generator (the CLEVR renderer) can
+    never take the interpreter lock back once shutdown has begun, and the process would
+    hang after its work is done. Checkpoints and summaries are already written by then."""
+    from absl import logging
+
+    logging.flush()
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()
+    if code is None:
+        code = 0
+    elif not isinstance(code, int):  # sys.exit("message") prints the message, exits 1.
+        print(code, file=sys.stderr)
+        sys.stderr.flush()
+        code = 1
+    os._exit(code)
 
 
 def _parse_flags(argv):

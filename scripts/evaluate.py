@@ -1,5 +1,9 @@
 """Evaluates a trained model: FG-ARI, ARI, mBO, mIoU on the test split, plus a mask picture.
 
+Set-prediction runs get the AP table at distance thresholds inf, 1, 0.5, 0.25, 0.125
+instead (metrics.json, metrics.md, predictions.json and predictions.png: the predicted
+properties drawn next to each image).
+
 The means are also written as TensorBoard scalars to <model_dir>/eval, at the checkpoint's
 training step, so evaluations show next to the training curves.
 
@@ -55,6 +59,8 @@ def main(argv):
     from keras_slots.training import checkpoints
 
     model, config, step = checkpoints.restore_model(_MODEL_DIR.value, _CHECKPOINT.value)
+    if config.task == "set_prediction":
+        return evaluate_set_prediction(model, config, step)
     try:
         dataset_name = data.folder.complete(_DATASET.value or config.train.dataset,
                                             config.model.resolution)
@@ -151,6 +157,56 @@ def write_scalars_and_picture(step, scalars, results, out_dir):
     picture = visualize.slot_grid(results["images"], results["outputs"],
                                   max_images=_NUM_PICTURE.value, scale=4)
     visualize.save_png(os.path.join(out_dir, "masks.png"), picture)
+
+
+def evaluate_set_prediction(model, config, step):
+    """AP table of a set-prediction run on held-out scenes (see set_prediction.sources)."""
+    import numpy as np
+
+    from keras_slots import files, visualize
+    from keras_slots.set_prediction import drawing, evaluation, sources, targets
+
+    data_dir = config.train.data_dir if _DATA_DIR.value is None else (_DATA_DIR.value or None)
+    dataset = sources.get_dataset("test", data_dir, seed=config.train.seed,
+                                  num_examples=_NUM_EXAMPLES.value,
+                                  resolution=model.resolution)
+    results = evaluation.predict(model, dataset, batch_size=_BATCH_SIZE.value,
+                                 seed=_SEED.value, num_slots=_NUM_SLOTS.value,
+                                 num_iterations=_NUM_ITERATIONS.value,
+                                 keep_images=_NUM_PICTURE.value)
+    table = evaluation.ap_table(results["pred"], results["target"])
+    table.update({"source": sources.source_of(data_dir), "data_dir": data_dir, "step": step,
+                  "preset": config.name, "seed": _SEED.value,
+                  "num_slots": _NUM_SLOTS.value or config.model.num_slots,
+                  "num_iterations": _NUM_ITERATIONS.value or config.model.num_iterations,
+                  "paper_ap": {evaluation.threshold_name(t): v
+                               for t, v in evaluation.PAPER_AP.items()}})
+    out_dir = _OUTPUT_DIR.value or os.path.join(_MODEL_DIR.value, "eval")
+    tf.io.gfile.makedirs(out_dir)
+    files.write_atomic(os.path.join(out_dir, "metrics.json"),
+                       json.dumps(table, indent=2, sort_keys=True))
+    files.write_atomic(os.path.join(out_dir, "metrics.md"), evaluation.markdown(table))
+    predictions = [{"pred": targets.decode_names(p), "target": targets.decode_names(t)}
+                   for p, t in zip(results["pred"], results["target"])]
+    files.write_atomic(os.path.join(out_dir, "predictions.json"),
+                       json.dumps(predictions, indent=1))
+    writer = tf.summary.create_file_writer(os.path.join(_MODEL_DIR.value, "eval"))
+    with writer.as_default(step=step):
+        for name, value in table["ap"].items():
+            tf.summary.scalar(f"ap_{name}", value / 100.0)
+    writer.close()
+    aspect = drawing.frame_aspect(data_dir)
+    pictures = [drawing.draw_predictions(image, pred, target, frame_aspect=aspect)
+                for image, pred, target in zip(results["images"], results["pred"],
+                                               results["target"])]
+    width = max(p.shape[1] for p in pictures)
+    pictures = [np.pad(p, [(0, 0), (0, width - p.shape[1]), (0, 0)], constant_values=255)
+                for p in pictures]
+    visualize.save_png(os.path.join(out_dir, "predictions.png"), np.concatenate(pictures))
+    print(f"{config.name} at step {step} on {table['num_images']} held-out scenes "
+          f"({table['num_objects']} objects, {table['source']}, seed {_SEED.value}):")
+    print(evaluation.markdown(table))
+    print(f"wrote {out_dir}/metrics.json, metrics.md, predictions.json and predictions.png")
 
 if __name__ == "__main__":
     cli.run(main)

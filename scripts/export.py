@@ -37,8 +37,16 @@ def main(argv):
     name = os.path.basename(os.path.normpath(_MODEL_DIR.value))
     export_dir = _EXPORT_DIR.value or os.path.join("saved_models", name)
     metadata = {"preset": config.name, "step": step, "config": dataclasses.asdict(config),
-                "input": "serving_default: uint8 images [B, H, W, 3] in 0..255",
-                "preprocessing": catalog.preprocessing(config.train.dataset)}
+                "input": "serving_default: uint8 images [B, H, W, 3] in 0..255"}
+    if config.task == "set_prediction":  # Per-slot properties decoded to names.
+        from keras_slots.set_prediction import serving
+
+        metadata["preprocessing"] = serving.PREPROCESSING
+        serving.export_set_predictor(model, export_dir, metadata, _NUM_SLOTS.value,
+                                     _NUM_ITERATIONS.value)
+        print(f"exported {config.name} (step {step}) to {export_dir}")
+        return
+    metadata["preprocessing"] = catalog.preprocessing(config.train.dataset)
     export_saved_model(model, export_dir, metadata, _NUM_SLOTS.value, _NUM_ITERATIONS.value)
     print(f"exported {config.name} (step {step}) to {export_dir}")
 

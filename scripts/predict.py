@@ -1,5 +1,9 @@
 """Runs an exported SavedModel on image files: segmentation PNGs, a mask grid, a JSON summary.
 
+A set-prediction export instead prints each image's predicted objects (real-object score
+>= --min_score) and writes predictions.json and <image>_properties.png (the predicted
+properties drawn next to the image).
+
 Example:
     python scripts/predict.py --saved_model=saved_models/tetrominoes --images=photos/ \
         --output_dir=predictions
@@ -20,6 +24,8 @@ _IMAGES = flags.DEFINE_list("images", None, "Image files (PNG/JPEG) and/or folde
                             required=True)
 _OUTPUT_DIR = flags.DEFINE_string("output_dir", "predictions", "Where results go.")
 _BATCH_SIZE = flags.DEFINE_integer("batch_size", 16, "Images per model call.")
+_MIN_SCORE = flags.DEFINE_float("min_score", 0.5, "Set prediction: objects printed and "
+                                "drawn have at least this real-object score.")
 
 EXTENSIONS = (".png", ".jpg", ".jpeg")
 
@@ -74,6 +80,8 @@ def main(argv):
 
     loaded = tf.saved_model.load(_SAVED_MODEL.value)
     metadata = json.loads(loaded.metadata().numpy().decode())
+    if metadata.get("task") == "set_prediction":
+        return predict_sets(loaded, metadata, files)
     preprocessing = metadata.get("preprocessing")  # None for exports made before it
     images = np.stack([load_image(f, metadata["resolution"], preprocessing)
                        for f in files])  # [B, H, W, 3]
@@ -101,6 +109,48 @@ def main(argv):
                    "images": summary}, f, indent=2)
     print(f"wrote {len(files)} segmentations, masks.png and summary.json to "
           f"{_OUTPUT_DIR.value}")
+
+
+def predict_sets(loaded, metadata, files):
+    """Prints and writes the objects a set-prediction export finds in each image."""
+    import numpy as np
+
+    from keras_slots import visualize
+    from keras_slots.set_prediction import drawing, images as sp_images, targets
+
+    inputs = []
+    for path in files:  # As in training: the whole frame, bilinear, no crop.
+        try:
+            image = tf.io.decode_image(tf.io.read_file(path), expand_animations=False)
+        except (tf.errors.InvalidArgumentError, tf.errors.NotFoundError) as e:
+            raise ValueError(f"{path}: cannot read as PNG/JPEG ({e.message.splitlines()[0]})")
+        if image.shape[-1] < 3:
+            image = tf.image.grayscale_to_rgb(image[..., :1])
+        inputs.append(sp_images.preprocess_image(image, metadata["resolution"]).numpy())
+    seed = tf.constant(metadata["serving_seed"], tf.int32)
+    preds = np.concatenate([
+        loaded.predict_float(np.stack(inputs[start:start + _BATCH_SIZE.value]), seed)["pred"]
+        .numpy() for start in range(0, len(inputs), _BATCH_SIZE.value)])  # [N, K, 19]
+    tf.io.gfile.makedirs(_OUTPUT_DIR.value)
+    summary = []
+    for path, image, pred in zip(files, inputs, preds):
+        objects = [obj for obj in targets.decode_names(pred)
+                   if obj["real_object"] >= _MIN_SCORE.value]
+        objects.sort(key=lambda obj: -obj["real_object"])
+        print(f"{path}: {len(objects)} objects")
+        for obj in objects:
+            x, y, z = obj["coords"]
+            print(f"  {obj['real_object']:.2f}  {obj['size']} {obj['color']} {obj['material']} "
+                  f"{obj['shape']} at ({x:.2f}, {y:.2f}, {z:.2f})")
+        summary.append({"file": path, "objects": objects})
+        name = os.path.splitext(os.path.basename(path))[0]
+        picture = drawing.draw_predictions(image, pred, min_score=_MIN_SCORE.value,
+                                           frame_aspect=None)
+        visualize.save_png(os.path.join(_OUTPUT_DIR.value, f"{name}_properties.png"), picture)
+    with tf.io.gfile.GFile(os.path.join(_OUTPUT_DIR.value, "predictions.json"), "w") as f:
+        json.dump({"saved_model": _SAVED_MODEL.value, "metadata": metadata,
+                   "min_score": _MIN_SCORE.value, "images": summary}, f, indent=2)
+    print(f"wrote predictions.json and {len(files)} *_properties.png to {_OUTPUT_DIR.value}")
 
 
 if __name__ == "__main__":

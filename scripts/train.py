@@ -1,7 +1,9 @@
-"""Trains a Slot Attention autoencoder; rerunning the same command resumes it.
+"""Trains a preset's task (object discovery or set prediction); rerunning the same command
+resumes it.
 
-Example:
+Examples:
     python scripts/train.py --preset=tetrominoes_cpu --model_dir=runs/tetrominoes
+    python scripts/train.py --preset=clevr_set_prediction_cpu --model_dir=runs/clevr_sp
 
 A folder of your own pictures is a dataset too: --dataset=images:PATH (options after "?",
 see keras_slots.data.folder), at the preset's resolution or at --resolution.
@@ -24,8 +26,9 @@ _DATASET = flags.DEFINE_string(
 _RESOLUTION = flags.DEFINE_string(
     "resolution", None, "Input size HxW (or N) for an image folder: the preset's "
     "architecture at that size (default: the preset's resolution).")
-_DATA_DIR = flags.DEFINE_string("data_dir", None,
-                                "Folder of the published TFRecord files; unset: built-in data.")
+_DATA_DIR = flags.DEFINE_string(
+    "data_dir", None, "Folder of the published TFRecord files; unset: built-in data. Set "
+    "prediction: a TFDS data_dir with clevr:3.1.0 prepared, or the CLEVR_v1.0 folder.")
 _NUM_STEPS = flags.DEFINE_integer("num_steps", None, "Total training steps.")
 _BATCH_SIZE = flags.DEFINE_integer("batch_size", None, "Global batch size.")
 _LEARNING_RATE = flags.DEFINE_float("learning_rate", None, "Peak learning rate.")
@@ -135,20 +138,28 @@ def main(argv):
     from keras_slots import precision
     from keras_slots.training import distribute, loop
 
-    try:
-        info = data.catalog.get(config.train.dataset)
-    except data.DataError as e:
-        raise app.UsageError(str(e))
     source = "files in " + _DATA_DIR.value if _DATA_DIR.value else "built-in generator"
-    if data.folder.is_spec(info.name):
-        source = f"{info.train_size} train and {info.test_size} test pictures"
-        if info.num_entities == 0 and config.train.eval_examples > 0:
-            print("note: no masks.npz in the folder, so no FG-ARI while training "
-                  "(eval_examples set to 0)", file=sys.stderr)
-            config = config.override(**{"train.eval_examples": 0})
+    if config.task == config_lib.SET_PREDICTION:
+        from keras_slots.set_prediction import sources
+
+        if config.train.dataset != sources.DATASET:
+            raise app.UsageError(f"set prediction trains on dataset {sources.DATASET!r}, "
+                                 f"not {config.train.dataset!r}")
+        source = sources.source_of(_DATA_DIR.value)
+    else:
+        try:
+            info = data.catalog.get(config.train.dataset)
+        except data.DataError as e:
+            raise app.UsageError(str(e))
+        if data.folder.is_spec(info.name):
+            source = f"{info.train_size} train and {info.test_size} test pictures"
+            if info.num_entities == 0 and config.train.eval_examples > 0:
+                print("note: no masks.npz in the folder, so no FG-ARI while training "
+                      "(eval_examples set to 0)", file=sys.stderr)
+                config = config.override(**{"train.eval_examples": 0})
     strategy = distribute.make_strategy(_STRATEGY.value)
     dtype, reason = precision.resolve(config.train.precision)
-    print(f"training {config.name} on {config.train.dataset} ({source}) "
+    print(f"training {config.name} ({config.task}) on {config.train.dataset} ({source}) "
           f"with {strategy.num_replicas_in_sync} replica(s) into {_MODEL_DIR.value}",
           file=sys.stderr)
     print(f"precision: {dtype} ({reason})", file=sys.stderr)

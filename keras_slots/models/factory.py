@@ -1,8 +1,10 @@
-"""The one place that maps a ModelConfig to layers and a built model."""
+"""The one place that maps a model config to layers and a built model."""
 
 from keras_slots import precision
 from keras_slots.layers import CNNEncoder, SlotAttention, SlotMLP, SpatialBroadcastDecoder
 from keras_slots.models.autoencoder import SlotAttentionAutoEncoder
+from keras_slots.models.set_prediction import SlotAttentionSetPredictor
+from keras_slots.set_prediction import targets
 
 
 def build_layers(model_config, dtype=None, seed=None):
@@ -51,4 +53,28 @@ def create_model(model_config, compute_dtype="float32", seed=None):
     model = SlotAttentionAutoEncoder(**build_layers(model_config, dtype=policy, seed=seed),
                                      dtype=policy)
     model.build((None, *model_config.resolution, 3))
+    return model
+
+
+def create_set_predictor(model_config, compute_dtype="float32", seed=None):
+    """Builds the set-prediction model of a SetPredictionModelConfig and creates its weights.
+
+    Args:
+        model_config: a SetPredictionModelConfig.
+        compute_dtype: "float32", or "bfloat16" (bfloat16 compute, float32 weights).
+        seed: seed of the slot noise when no explicit seed is passed.
+
+    Returns:
+        A built SlotAttentionSetPredictor predicting `targets.ELEMENT_SIZE` numbers per slot.
+    """
+    c = model_config
+    policy = precision.keras_policy(compute_dtype)
+    model = SlotAttentionSetPredictor(
+        resolution=c.resolution, num_slots=c.num_slots, slot_size=c.slot_size,
+        num_iterations=c.num_iterations, mlp_hidden_size=c.mlp_hidden_size,
+        encoder_channels=c.encoder_channels, encoder_kernel_size=c.encoder_kernel_size,
+        encoder_strides=c.encoder_strides, encoder_mlp_size=c.encoder_mlp_size,
+        head_hidden_size=c.head_hidden_size, output_size=targets.ELEMENT_SIZE,
+        slot_init=c.slot_init, implicit_grad=c.implicit_grad, seed=seed, dtype=policy)
+    model.build((None, *c.resolution, 3))
     return model

@@ -71,3 +71,49 @@ def load(split="train", data_dir=None, *, resolution=images.RESOLUTION,
     dataset = dataset.filter(lambda example: at_most_objects(example, max_objects))
     return dataset.map(lambda example: to_example(example, resolution, max_objects),
                        num_parallel_calls=tf.data.AUTOTUNE)
+
+
+def load_train_stream(data_dir=None, *, seed=0, start_position=0, shuffle=True,
+                      shuffle_buffer=4096, resolution=images.RESOLUTION,
+                      max_objects=targets.MAX_OBJECTS):
+    """The train split repeated forever, each example with its "position" in the stream.
+
+    Images are decoded after the first start_position examples are skipped, so resuming a
+    long run costs a read of the skipped records, not their decoding. The order is fixed by
+    `seed` (file order and shuffle buffer), so a resume continues the same stream.
+
+    Args:
+        data_dir: folder where TFDS prepared clevr:3.1.0.
+        seed: seed of the file order and of the shuffle buffer.
+        start_position: examples of the stream to skip.
+        shuffle: shuffle the files and the examples (a buffer of `shuffle_buffer`).
+        shuffle_buffer: examples in the shuffle buffer.
+        resolution: image size (paper: 128x128).
+        max_objects: scenes with more objects are dropped; rows of each target.
+
+    Returns:
+        Dataset of {"image": float32 [H, W, 3], "target": float32 [max_objects, 19],
+        "position": int64 []}.
+    """
+    read_config = tfds.ReadConfig(shuffle_seed=seed)
+    try:
+        dataset = tfds.load(TFDS_NAME, split="train", data_dir=data_dir,
+                            shuffle_files=shuffle, read_config=read_config,
+                            decoders={"image": tfds.decode.SkipDecoding()})
+    except AssertionError as error:
+        raise TfdsDataError(
+            f"{TFDS_NAME} is not prepared under data_dir={data_dir!r}; prepare it there with "
+            "tensorflow-datasets (`tfds build clevr`)") from error
+    encoded = dataset.element_spec["image"].dtype == tf.string  # A mock may decode anyway.
+    dataset = dataset.filter(lambda example: at_most_objects(example, max_objects)).repeat()
+    if shuffle:
+        dataset = dataset.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
+
+    def to_positioned_example(position, example):
+        if encoded:
+            example = dict(example, image=tf.io.decode_image(example["image"], channels=3,
+                                                             expand_animations=False))
+        return dict(to_example(example, resolution, max_objects), position=position)
+
+    dataset = dataset.enumerate().skip(start_position)
+    return dataset.map(to_positioned_example, num_parallel_calls=tf.data.AUTOTUNE)

@@ -24,6 +24,29 @@ class Task:
         """
         raise NotImplementedError
 
+    def train_stream(self, config, data_dir, start_position):
+        """The infinite stream of training elements, each with its int64 "position".
+
+        The default is the dataset registry's stream of `config.train.dataset`; a task
+        whose data lives elsewhere overrides it. The position of an element is the one a
+        stream started at `start_position` = (position after the last element consumed)
+        resumes from (see data.get_train_stream).
+
+        Args:
+            config: the run's Config.
+            data_dir: folder of dataset files, or None for built-in data.
+            start_position: position of the first element.
+
+        Returns:
+            Unbatched tf.data.Dataset of dicts with "position" int64 [].
+        """
+        from keras_slots import data as data_lib
+
+        return data_lib.get_train_stream(config.train.dataset, data_dir=data_dir,
+                                         seed=config.train.seed,
+                                         start_position=start_position,
+                                         shuffle=config.train.shuffle)
+
     def features(self, elements):
         """Picks what a training step reads from a batch of dataset elements.
 

@@ -12,7 +12,7 @@ import tensorflow as tf
 
 from keras_slots import files, precision
 from keras_slots.config import Config
-from keras_slots.models import create_model
+from keras_slots.tasks import get_task
 
 CONFIG_FILE = "config.json"
 # Fields that may change when a run is resumed: they do not change what is trained.
@@ -125,7 +125,7 @@ def restore_model(model_dir, checkpoint_path=None, compute_dtype=None):
     config = load_config(model_dir)
     path = checkpoint_path or latest_checkpoint(model_dir)
     compute_dtype = compute_dtype or precision.resolve(config.train.precision)[0]
-    model = create_model(config.model, compute_dtype)
+    model = get_task(config.task).build_model(config.model, compute_dtype)
     step = tf.Variable(0, dtype=tf.int64)
     tf.train.Checkpoint(model=model, step=step).read(path).expect_partial()
     return model, config, int(step.numpy())

@@ -10,9 +10,8 @@ from absl import logging
 import keras
 import tensorflow as tf
 
-from keras_slots import data as data_lib
 from keras_slots import precision
-from keras_slots.tasks import ObjectDiscovery
+from keras_slots.tasks import get_task
 from keras_slots.training import checkpoints, distribute
 from keras_slots.training.progress import ProgressBar
 from keras_slots.training.schedule import WarmupExponentialDecay
@@ -36,7 +35,7 @@ def train(config, model_dir, *, task=None, strategy=None, data_dir=None,
         config: the run's Config.
         model_dir: where the config, checkpoints and TensorBoard logs go; a run already
             there is resumed from its latest checkpoint.
-        task: a tasks.Task (default: tasks.ObjectDiscovery()).
+        task: a tasks.Task (default: the one of config.task).
         strategy: a tf.distribute.Strategy (default: the current one).
         data_dir: directory of published dataset files; None uses the built-in generator.
         allow_config_change: resume even if the saved config differs.
@@ -98,7 +97,7 @@ def set_up(config, model_dir, *, task=None, strategy=None, data_dir=None,
     Returns:
         A TrainState for `run`.
     """
-    task = task or ObjectDiscovery()
+    task = task or get_task(config.task)
     strategy = strategy or tf.distribute.get_strategy()
     tc = config.train
     replicas = strategy.num_replicas_in_sync
@@ -361,8 +360,7 @@ def _input_pipeline(config, task, strategy, data_dir, start_step, position):
     tc = config.train
     saved = int(position.numpy())
     start = saved if saved >= 0 else start_step * tc.batch_size
-    ds = data_lib.get_train_stream(tc.dataset, data_dir=data_dir, seed=tc.seed,
-                                   start_position=start, shuffle=tc.shuffle)
+    ds = task.train_stream(config, data_dir, start)
     batch = tc.batch_size
 
     def with_batch_position(elements):  # The position after the batch, on every row.

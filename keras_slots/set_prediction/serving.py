@@ -1,0 +1,106 @@
+"""SavedModel export of a set-prediction model: per-slot properties decoded to names."""
+
+import json
+import os
+
+import keras
+import tensorflow as tf
+
+from keras_slots import files
+from keras_slots import images as images_lib
+from keras_slots.export import KERAS_FILE, METADATA_FILE, SERVING_SEED
+from keras_slots.set_prediction import targets
+
+# How images become model inputs (recorded in exports): the whole frame, no crop, resized
+# bilinearly to the model's resolution.
+PREPROCESSING = {"source_size": None, "crop": None, "resize_method": "bilinear",
+                 "channels": 3}
+
+
+def decode_tensors(pred):
+    """Decodes predictions in-graph into readable per-slot properties.
+
+    Args:
+        pred: float [B, K, 19] predictions in the target layout.
+
+    Returns:
+        dict: "coords" float32 [B, K, 3] in original units, "size", "material", "shape",
+        "color" string [B, K] class names (argmax), "real_object" float32 [B, K] score and
+        "pred" float32 [B, K, 19] the raw outputs.
+    """
+    pred = tf.cast(pred, tf.float32)  # [B, K, 19]
+    out = {"coords": pred[..., targets.COORDS] * targets.COORD_SCALE - targets.COORD_OFFSET}
+    for prop, block in targets.PROPERTY_SLICES.items():
+        index = tf.argmax(pred[..., block], axis=-1)  # [B, K]
+        out[prop] = tf.gather(tf.constant(targets.PROPERTIES[prop]), index)  # [B, K]
+    out["real_object"] = pred[..., targets.REAL_OBJECT]  # [B, K]
+    out["pred"] = pred
+    return out
+
+
+def export_set_predictor(model, export_dir, metadata, num_slots=None, num_iterations=None):
+    """Writes a SlotAttentionSetPredictor as a SavedModel that runs without keras_slots.
+
+    Endpoints:
+        serving_default(images: uint8 [B, H, W, 3] in 0..255) -> `decode_tensors` dict,
+            with the slot noise seeded by SERVING_SEED (repeatable outputs).
+        predict_float(images: float32 [B, H, W, 3] in [-1, 1], seed: int32 [2]) -> the
+            same dict.
+        metadata() -> JSON string of `metadata` (also written to keras_slots.json).
+    The Keras model is saved beside it as model.keras (`keras.saving.load_model` reads it
+    after `import keras_slots`).
+
+    Args:
+        model: a built SlotAttentionSetPredictor.
+        export_dir: destination folder; a local export there is replaced once the new one
+            is complete.
+        metadata: JSON-serialisable dict stored with the export.
+        num_slots: slots of the exported model (default: trained).
+        num_iterations: iterations of the exported model (default: trained).
+
+    Returns:
+        export_dir.
+    """
+    height, width = model.resolution
+    metadata = dict(metadata, task="set_prediction",
+                    preprocessing=dict(metadata.get("preprocessing") or PREPROCESSING,
+                                       resize=[height, width]),
+                    num_slots=num_slots or model.num_slots,
+                    num_iterations=num_iterations or model.num_iterations,
+                    serving_seed=list(SERVING_SEED), resolution=[height, width],
+                    properties={prop: list(names)
+                                for prop, names in targets.PROPERTIES.items()})
+    metadata_json = json.dumps(metadata, sort_keys=True)
+
+    def run(images, seed):
+        pred = model(images, num_slots=num_slots, num_iterations=num_iterations,
+                     seed=seed)["pred"]  # [B, K, 19]
+        return decode_tensors(pred)
+
+    def serve_uint8(images):
+        return run(images_lib.to_model_range(images), tf.constant(SERVING_SEED, tf.int32))
+
+    archive = keras.export.ExportArchive()
+    archive.track(model)
+    image_shape = [None, height, width, 3]
+    archive.add_endpoint("serving_default", serve_uint8,
+                         input_signature=[tf.TensorSpec(image_shape, tf.uint8, name="images")])
+    archive.add_endpoint("predict_float", run, input_signature=[
+        tf.TensorSpec(image_shape, tf.float32, name="images"),
+        tf.TensorSpec([2], tf.int32, name="seed")])
+    archive.add_endpoint("metadata", lambda: tf.constant(metadata_json), input_signature=[])
+
+    def write(folder):
+        archive.write_out(folder, verbose=False)
+        with tf.io.gfile.GFile(os.path.join(folder, METADATA_FILE), "w") as f:
+            f.write(json.dumps(metadata, indent=2, sort_keys=True))
+        model.save(os.path.join(folder, KERAS_FILE))
+
+    if not files.is_local(export_dir):  # No atomic folder rename on gs://, ram://, ...
+        if tf.io.gfile.exists(export_dir):
+            tf.io.gfile.rmtree(export_dir)
+        write(export_dir)
+        return export_dir
+    with files.atomic_dir(export_dir) as tmp:
+        write(tmp)
+    return os.path.abspath(export_dir)
