@@ -47,7 +47,6 @@ def export_saved_model(model, export_dir, metadata, num_slots=None, num_iteratio
     metadata = dict(metadata, num_slots=num_slots or model.num_slots,
                     num_iterations=num_iterations or model.num_iterations,
                     serving_seed=list(SERVING_SEED), resolution=[height, width])
-    metadata_json = json.dumps(metadata, sort_keys=True)
 
     def run(images, seed):
         out = model(images, num_slots=num_slots, num_iterations=num_iterations, seed=seed)
@@ -55,6 +54,31 @@ def export_saved_model(model, export_dir, metadata, num_slots=None, num_iteratio
         result["segmentation"] = tf.argmax(out["masks"][..., 0], axis=1,
                                            output_type=tf.int32)  # [B, H, W]
         return result
+
+    return write_serving_export(model, run, export_dir, metadata)
+
+
+def write_serving_export(model, run, export_dir, metadata):
+    """Writes a SavedModel of `run` with its serving endpoints, metadata and model.keras.
+
+    Endpoints: serving_default(images uint8 [B, H, W, 3]) runs `run` on the images scaled
+    to [-1, 1] with the slot noise seeded by SERVING_SEED; predict_float(images float32
+    [B, H, W, 3], seed int32 [2]) is `run` itself; metadata() returns `metadata` as JSON.
+
+    Args:
+        model: the built Keras model `run` calls (tracked, and saved as model.keras).
+        run: function (images float32 [B, H, W, 3] in [-1, 1], seed int32 [2]) -> dict of
+            tensors.
+        export_dir: destination folder, local or on any file system TensorFlow knows; on a
+            local disk an existing export there is replaced only once the new one is
+            complete, elsewhere it is deleted first.
+        metadata: JSON-serialisable dict, also written to keras_slots.json.
+
+    Returns:
+        export_dir (absolute for a local one).
+    """
+    height, width = model.resolution
+    metadata_json = json.dumps(metadata, sort_keys=True)
 
     def serve_uint8(images):
         floats = images_lib.to_model_range(images)  # [B, H, W, 3] in [-1, 1]
@@ -70,22 +94,21 @@ def export_saved_model(model, export_dir, metadata, num_slots=None, num_iteratio
         tf.TensorSpec([2], tf.int32, name="seed")])
     archive.add_endpoint("metadata", lambda: tf.constant(metadata_json), input_signature=[])
 
+    def write(folder):
+        archive.write_out(folder, verbose=False)
+        with tf.io.gfile.GFile(os.path.join(folder, METADATA_FILE), "w") as f:
+            f.write(json.dumps(metadata, indent=2, sort_keys=True))
+        model.save(os.path.join(folder, KERAS_FILE))
+
     if not files.is_local(export_dir):  # gs://, ram://, ...: no atomic folder rename there.
         if tf.io.gfile.exists(export_dir):
             tf.io.gfile.rmtree(export_dir)
-        _write_export(archive, model, export_dir, metadata)
+        write(export_dir)
         return export_dir
     with files.atomic_dir(export_dir) as tmp:
-        _write_export(archive, model, tmp, metadata)
+        write(tmp)
     return os.path.abspath(export_dir)
 
-
-def _write_export(archive, model, folder, metadata):
-    """Writes the SavedModel, keras_slots.json and model.keras into folder."""
-    archive.write_out(folder, verbose=False)
-    with tf.io.gfile.GFile(os.path.join(folder, METADATA_FILE), "w") as f:
-        f.write(json.dumps(metadata, indent=2, sort_keys=True))
-    model.save(os.path.join(folder, KERAS_FILE))
 
 
 

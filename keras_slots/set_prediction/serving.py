@@ -1,14 +1,8 @@
 """SavedModel export of a set-prediction model: per-slot properties decoded to names."""
 
-import json
-import os
-
-import keras
 import tensorflow as tf
 
-from keras_slots import files
-from keras_slots import images as images_lib
-from keras_slots.export import KERAS_FILE, METADATA_FILE, SERVING_SEED
+from keras_slots.export import SERVING_SEED, write_serving_export
 from keras_slots.set_prediction import targets
 
 # How images become model inputs (recorded in exports): the whole frame, no crop, resized
@@ -70,37 +64,10 @@ def export_set_predictor(model, export_dir, metadata, num_slots=None, num_iterat
                     serving_seed=list(SERVING_SEED), resolution=[height, width],
                     properties={prop: list(names)
                                 for prop, names in targets.PROPERTIES.items()})
-    metadata_json = json.dumps(metadata, sort_keys=True)
 
     def run(images, seed):
         pred = model(images, num_slots=num_slots, num_iterations=num_iterations,
                      seed=seed)["pred"]  # [B, K, 19]
         return decode_tensors(pred)
 
-    def serve_uint8(images):
-        return run(images_lib.to_model_range(images), tf.constant(SERVING_SEED, tf.int32))
-
-    archive = keras.export.ExportArchive()
-    archive.track(model)
-    image_shape = [None, height, width, 3]
-    archive.add_endpoint("serving_default", serve_uint8,
-                         input_signature=[tf.TensorSpec(image_shape, tf.uint8, name="images")])
-    archive.add_endpoint("predict_float", run, input_signature=[
-        tf.TensorSpec(image_shape, tf.float32, name="images"),
-        tf.TensorSpec([2], tf.int32, name="seed")])
-    archive.add_endpoint("metadata", lambda: tf.constant(metadata_json), input_signature=[])
-
-    def write(folder):
-        archive.write_out(folder, verbose=False)
-        with tf.io.gfile.GFile(os.path.join(folder, METADATA_FILE), "w") as f:
-            f.write(json.dumps(metadata, indent=2, sort_keys=True))
-        model.save(os.path.join(folder, KERAS_FILE))
-
-    if not files.is_local(export_dir):  # No atomic folder rename on gs://, ram://, ...
-        if tf.io.gfile.exists(export_dir):
-            tf.io.gfile.rmtree(export_dir)
-        write(export_dir)
-        return export_dir
-    with files.atomic_dir(export_dir) as tmp:
-        write(tmp)
-    return os.path.abspath(export_dir)
+    return write_serving_export(model, run, export_dir, metadata)
