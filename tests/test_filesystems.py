@@ -77,7 +77,10 @@ EVALUATE_ON_RAM = textwrap.dedent("""
     import tensorflow as tf
     from tests.conftest import tiny_config
     from keras_slots.training import loop
+    from keras_slots import cli
     loop.train(tiny_config(**{"train.num_steps": 2}), "ram://run")
+    # ram:// lives in this process: the script must return here, not end the process.
+    cli._exit_now = lambda code: sys.exit(code)
     sys.argv = ["evaluate.py", "--model_dir=ram://run", "--num_examples=4", "--batch_size=2",
                 "--num_picture=2"]
     try:
