@@ -1,5 +1,7 @@
 """The interface between a task (model, loss, summaries, evaluation) and the training loop."""
 
+import tensorflow as tf
+
 
 class Task:
     """What `training.loop.train` asks of a task.
@@ -101,3 +103,13 @@ class Task:
             sets the writer and the step).
         """
         return None
+
+
+def seeded_predict(model, seed):
+    """The model as a tf.function of the images, with the slot noise seeded by (seed, 0)."""
+
+    @tf.function
+    def predict(images):
+        return model(images, seed=tf.constant([seed, 0], tf.int32))
+
+    return predict

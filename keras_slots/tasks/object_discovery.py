@@ -8,7 +8,7 @@ from keras_slots import data as data_lib
 from keras_slots import diagnostics
 from keras_slots import metrics
 from keras_slots.models import create_model
-from keras_slots.tasks.base import Task
+from keras_slots.tasks.base import Task, seeded_predict
 from keras_slots.visualize import slot_grid
 
 PREVIEW_IMAGES = 4  # Training images shown in every image summary.
@@ -47,7 +47,7 @@ class ObjectDiscovery(Task):
         if batch is None:
             return None
         images, true_ids, num_background = batch
-        predict = _seeded_predict(model, train_config.seed)
+        predict = seeded_predict(model, train_config.seed)
 
         def evaluate():
             pred_ids = metrics.masks_to_ids(predict(images)["masks"].numpy())  # [E, H*W]
@@ -61,7 +61,7 @@ class ObjectDiscovery(Task):
         images = next(iter(data_lib.get_dataset(
             train_config.dataset, "train", data_dir=data_dir, seed=train_config.seed,
         ).take(DIAGNOSTIC_IMAGES).batch(DIAGNOSTIC_IMAGES)))["image"]  # [N, H, W, 3]
-        predict = _seeded_predict(model, train_config.seed)
+        predict = seeded_predict(model, train_config.seed)
 
         def write():
             outputs = {k: v.numpy() for k, v in predict(images).items()}
@@ -72,16 +72,6 @@ class ObjectDiscovery(Task):
             tf.summary.image("slots", grid[None].astype(np.float32) / 255.0)
 
         return write
-
-
-def _seeded_predict(model, seed):
-    """The model as a tf.function of the images, with the slot noise seeded by (seed, 0)."""
-
-    @tf.function
-    def predict(images):
-        return model(images, seed=tf.constant([seed, 0], tf.int32))
-
-    return predict
 
 
 def _eval_batch(train_config, data_dir):

@@ -8,7 +8,7 @@ from keras_slots import metrics
 from keras_slots.models import create_set_predictor
 from keras_slots.set_prediction import drawing, sources
 from keras_slots.set_prediction.loss import hungarian_huber_loss
-from keras_slots.tasks.base import Task
+from keras_slots.tasks.base import Task, seeded_predict
 
 PREVIEW_IMAGES = 4  # Training images drawn with their predictions in every image summary.
 TRAINING_AP_THRESHOLDS = {"ap_inf": np.inf, "ap_1": 1.0}  # Logged while training.
@@ -73,16 +73,6 @@ class SetPrediction(Task):
                              max_outputs=PREVIEW_IMAGES)
 
         return write
-
-
-def seeded_predict(model, seed):
-    """The model as a tf.function of the images, with the slot noise seeded by (seed, 0)."""
-
-    @tf.function
-    def predict(images):
-        return model(images, seed=tf.constant([seed, 0], tf.int32))
-
-    return predict
 
 
 def _eval_batch(train_config, data_dir, resolution):
