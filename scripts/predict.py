@@ -27,19 +27,21 @@ _BATCH_SIZE = flags.DEFINE_integer("batch_size", 16, "Images per model call.")
 _MIN_SCORE = flags.DEFINE_float("min_score", 0.5, "Set prediction: objects printed and "
                                 "drawn have at least this real-object score.")
 
-EXTENSIONS = (".png", ".jpg", ".jpeg")
 
 
 def list_images(paths):
-    """Expands folders into their PNG/JPEG files; raises ValueError for a missing path."""
+    """Expands folders into their PNG/JPEG files, recursively and in sorted order, as
+    training on `images:PATH` does (hidden files and folders are left out); raises
+    ValueError for a missing path or a folder without pictures."""
+    from keras_slots.data import folder
+
     files = []
     for path in paths:
         if tf.io.gfile.isdir(path):
-            found = sorted(p for p in tf.io.gfile.glob(os.path.join(path, "*"))
-                           if p.lower().endswith(EXTENSIONS))
-            if not found:
-                raise ValueError(f"{path} holds no PNG or JPEG images")
-            files += found
+            try:
+                files += [os.path.join(path, *p.split("/")) for p in folder.list_pictures(path)]
+            except folder.DataError as e:
+                raise ValueError(str(e)) from None
         elif tf.io.gfile.exists(path):
             files.append(path)
         else:

@@ -107,7 +107,10 @@ def test_predict_script_writes_segmentations_and_rejects_bad_images(exported, tm
     folder.mkdir()
     visualize.save_png(str(folder / "a.png"), _uint8_images(1)[0])
     big = np.random.default_rng(1).integers(0, 256, (40, 50, 3), dtype=np.uint8)
-    visualize.save_png(str(folder / "b.png"), big)
+    (folder / "sub").mkdir()  # Folders are read recursively, hidden ones left out.
+    visualize.save_png(str(folder / "sub" / "b.png"), big)
+    (folder / ".hidden").mkdir()
+    visualize.save_png(str(folder / ".hidden" / "c.png"), big)
     script = os.path.join(ROOT, "scripts", "predict.py")
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
     out_dir = tmp_path / "out"
@@ -118,7 +121,8 @@ def test_predict_script_writes_segmentations_and_rejects_bad_images(exported, tm
     assert "b.png: resized 50x40 to 35x35" in proc.stderr
     with open(out_dir / "summary.json") as f:
         summary = json.load(f)
-    assert [os.path.basename(s["file"]) for s in summary["images"]] == ["a.png", "b.png"]
+    assert [os.path.relpath(s["file"], folder) for s in summary["images"]] == [
+        "a.png", os.path.join("sub", "b.png")]
     assert abs(sum(summary["images"][0]["slot_pixel_fraction"]) - 1) < 1e-9
     assert (out_dir / "a_segmentation.png").exists() and (out_dir / "masks.png").exists()
 
