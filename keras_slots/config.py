@@ -133,12 +133,15 @@ class TrainConfig:
     # CPU (0.4-0.6 s steps) 10 steps per call were not measurably faster than 1
     # (scripts/benchmark.py), so 1 is the default; fast GPU steps may gain from more.
     steps_per_call: int = 1
+    # Clip the summed gradients to this global norm before Adam (0: no clipping, the paper's).
+    clip_norm: float = 0.0
 
     def __post_init__(self):
         _require_positive(self, "batch_size", "learning_rate", "decay_rate", "decay_steps",
                           "num_steps", "checkpoint_every", "keep_checkpoints", "log_every",
                           "image_every", "steps_per_call")
-        _require_positive(self, "warmup_steps", "eval_every", "eval_examples", or_zero=True)
+        _require_positive(self, "warmup_steps", "eval_every", "eval_examples", "clip_norm",
+                          or_zero=True)
         _require_choice(self, "precision", PRECISIONS)
 
 

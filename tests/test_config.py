@@ -53,6 +53,7 @@ def test_configs_saved_before_the_precision_choice_still_load():
     ("model", {"num_slots": 0}, "model.num_slots must be positive, got 0"),
     ("model", {"slot_size": -1}, "model.slot_size must be positive"),
     ("model", {"decoder_fourier_bands": -1}, "model.decoder_fourier_bands must be zero or positive"),
+    ("train", {"clip_norm": -1.0}, "train.clip_norm must be zero or positive"),
     ("model", {"encoder_channels": (8, 0)}, "model.encoder_channels must be a tuple of"),
     ("model", {"slot_init": "uniform"}, "model.slot_init must be one of"),
     ("model", {"slot_encoder": "transformer"}, "model.slot_encoder must be one of"),

@@ -106,6 +106,25 @@ def test_several_steps_per_call_give_the_same_run(tmp_path):
         np.testing.assert_allclose(b[name], a[name], rtol=1e-5, atol=1e-7, err_msg=name)
 
 
+def test_clip_norm_bounds_the_gradient_adam_receives(tmp_path):
+    """After one step Adam's first moment is 0.1 g: its norm shows the gradient it got."""
+    from keras_slots.training import loop
+
+    config = tiny_config(**{"train.num_steps": 1, "train.warmup_steps": 0,
+                            "train.eval_examples": 0})
+    norms = {}
+    for clip in (0.0, 1e-3):
+        tc = config.override(**{"train.clip_norm": clip}).train
+        state = loop.set_up(config.override(**{"train.clip_norm": clip}),
+                            str(tmp_path / str(clip)))
+        loop.run(state, tc)
+        moments = [v for v in state.optimizer.variables if "momentum" in v.path]
+        assert moments
+        norms[clip] = float(tf.linalg.global_norm([tf.convert_to_tensor(m) for m in moments]))
+    assert norms[0.0] > 0.1 * 2e-3  # unclipped, the gradient is larger than the bound
+    np.testing.assert_allclose(norms[1e-3], 0.1 * 1e-3, rtol=1e-3)
+
+
 def test_nonfinite_loss_stops_with_step_and_keeps_last_checkpoint(tmp_path):
     from keras_slots.training import loop
 

@@ -156,7 +156,8 @@ def _make_train_steps(config, task, model, optimizer, step, strategy):
     """The training step, run `count` times in one tf.function call.
 
     A step takes the next batch, computes the task's loss and the gradients on every
-    replica, sums them, and applies them only when the loss and the gradient norm are
+    replica, sums them, clips them to `train.clip_norm` when it is set, and applies them
+    only when the loss and the gradient norm are
     finite; `step` counts the steps taken. A non-finite step ends the call without counting
     itself, so the caller decides whether to stop or to skip the batch.
 
@@ -182,7 +183,10 @@ def _make_train_steps(config, task, model, optimizer, step, strategy):
             loss = tf.nn.compute_average_loss(per_example, global_batch_size=tc.batch_size)
         grads = ctx.all_reduce(tf.distribute.ReduceOp.SUM, tape.gradient(loss, variables))
         loss = ctx.all_reduce(tf.distribute.ReduceOp.SUM, loss)
-        return grads, loss, tf.linalg.global_norm(grads)
+        norm = tf.linalg.global_norm(grads)  # Logged before clipping.
+        if tc.clip_norm:  # grads is the gradient of the global batch's mean loss.
+            grads, _ = tf.clip_by_global_norm(grads, tc.clip_norm, use_norm=norm)
+        return grads, loss, norm
 
     def apply_grads(grads):
         # The optimizer sums gradients over replicas again; grads are already summed.
