@@ -110,6 +110,30 @@ def write_serving_export(model, run, export_dir, metadata):
     return os.path.abspath(export_dir)
 
 
+def to_rgb(image):
+    """Drops an alpha channel and repeats grayscale to RGB.
+
+    Args:
+        image: uint8 [H, W, C] with C in 1..4 (gray, gray + alpha, RGB, RGBA).
+
+    Returns:
+        (uint8 [H, W, 3], list of notes saying what was done).
+
+    Raises:
+        ValueError: for an image that is not [H, W, 1..4].
+    """
+    image = np.asarray(image)
+    if image.ndim != 3 or not 1 <= image.shape[-1] <= 4:
+        raise ValueError(f"has shape {image.shape}, expected [H, W, C] with 1 to 4 channels")
+    notes = []
+    channels = image.shape[-1]
+    if channels in (2, 4):
+        image = image[..., :-1]
+        notes.append(f"{'RGBA' if channels == 4 else 'gray+alpha'}: alpha channel dropped")
+    if image.shape[-1] == 1:
+        image = np.repeat(image, 3, axis=-1)
+        notes.append("grayscale: repeated to RGB")
+    return image, notes
 
 
 def prepare_image(image, resolution, preprocessing=None):
@@ -135,17 +159,7 @@ def prepare_image(image, resolution, preprocessing=None):
     Raises:
         ValueError: for an image that is not [H, W, 1..4].
     """
-    image = np.asarray(image)
-    if image.ndim != 3 or not 1 <= image.shape[-1] <= 4:
-        raise ValueError(f"has shape {image.shape}, expected [H, W, C] with 1 to 4 channels")
-    notes = []
-    channels = image.shape[-1]
-    if channels in (2, 4):
-        image = image[..., :-1]
-        notes.append(f"{'RGBA' if channels == 4 else 'gray+alpha'}: alpha channel dropped")
-    if image.shape[-1] == 1:
-        image = np.repeat(image, 3, axis=-1)
-        notes.append("grayscale: repeated to RGB")
+    image, notes = to_rgb(image)
     fit = (preprocessing or {}).get("fit")  # Image folders: "center" or "stretch".
     if fit:
         if image.shape[:2] != tuple(resolution):

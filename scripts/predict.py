@@ -49,16 +49,21 @@ def list_images(paths):
     return files
 
 
+def read_image(path):
+    """Decodes an image file: uint8 [H, W, C]; ValueError naming the file if it cannot."""
+    try:
+        return tf.io.decode_image(tf.io.read_file(path), expand_animations=False).numpy()
+    except (tf.errors.InvalidArgumentError, tf.errors.NotFoundError) as e:
+        raise ValueError(f"{path}: cannot read as PNG/JPEG ({e.message.splitlines()[0]})")
+
+
 def load_image(path, resolution, preprocessing=None):
     """Reads an image file as uint8 [H, W, 3] prepared as in training; prints a note when
     it converts, crops or resizes it."""
 
     from keras_slots.export import prepare_image
 
-    try:
-        image = tf.io.decode_image(tf.io.read_file(path), expand_animations=False).numpy()
-    except (tf.errors.InvalidArgumentError, tf.errors.NotFoundError) as e:
-        raise ValueError(f"{path}: cannot read as PNG/JPEG ({e.message.splitlines()[0]})")
+    image = read_image(path)
     try:
         image, notes = prepare_image(image, resolution, preprocessing)
     except ValueError as e:
@@ -118,16 +123,14 @@ def predict_sets(loaded, metadata, files):
     import numpy as np
 
     from keras_slots import visualize
+    from keras_slots.export import to_rgb
     from keras_slots.set_prediction import drawing, images as sp_images, targets
 
     inputs = []
     for path in files:  # As in training: the whole frame, bilinear, no crop.
-        try:
-            image = tf.io.decode_image(tf.io.read_file(path), expand_animations=False)
-        except (tf.errors.InvalidArgumentError, tf.errors.NotFoundError) as e:
-            raise ValueError(f"{path}: cannot read as PNG/JPEG ({e.message.splitlines()[0]})")
-        if image.shape[-1] < 3:
-            image = tf.image.grayscale_to_rgb(image[..., :1])
+        image, notes = to_rgb(read_image(path))
+        if notes:
+            print(f"note: {path}: {'; '.join(notes)}", file=sys.stderr)
         inputs.append(sp_images.preprocess_image(image, metadata["resolution"]).numpy())
     seed = tf.constant(metadata["serving_seed"], tf.int32)
     preds = np.concatenate([
