@@ -56,10 +56,11 @@ def main(argv):
     if not tf.io.gfile.isdir(_MODEL_DIR.value):
         raise app.UsageError(f"--model_dir {_MODEL_DIR.value} does not exist")
     from keras_slots import data, evaluation, files
+    from keras_slots.config import SET_PREDICTION
     from keras_slots.training import checkpoints
 
     model, config, step = checkpoints.restore_model(_MODEL_DIR.value, _CHECKPOINT.value)
-    if config.task == "set_prediction":
+    if config.task == SET_PREDICTION:
         return evaluate_set_prediction(model, config, step)
     try:
         dataset_name = data.folder.complete(_DATASET.value or config.train.dataset,

@@ -27,6 +27,7 @@ def main(argv):
     cli.require_at_least_one(_NUM_SLOTS, _NUM_ITERATIONS)
     import dataclasses
 
+    from keras_slots.config import SET_PREDICTION
     from keras_slots.data import catalog
     from keras_slots.export import export_saved_model
     from keras_slots.training import checkpoints
@@ -38,7 +39,7 @@ def main(argv):
     export_dir = _EXPORT_DIR.value or os.path.join("saved_models", name)
     metadata = {"preset": config.name, "step": step, "config": dataclasses.asdict(config),
                 "input": "serving_default: uint8 images [B, H, W, 3] in 0..255"}
-    if config.task == "set_prediction":  # Per-slot properties decoded to names.
+    if config.task == SET_PREDICTION:  # Per-slot properties decoded to names.
         from keras_slots.set_prediction import serving
 
         metadata["preprocessing"] = serving.PREPROCESSING

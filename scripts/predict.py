@@ -84,10 +84,11 @@ def main(argv):
 
     from keras_slots import images as images_lib
     from keras_slots import visualize
+    from keras_slots.config import SET_PREDICTION
 
     loaded = tf.saved_model.load(_SAVED_MODEL.value)
     metadata = json.loads(loaded.metadata().numpy().decode())
-    if metadata.get("task") == "set_prediction":
+    if metadata.get("task") == SET_PREDICTION:
         return predict_sets(loaded, metadata, files)
     preprocessing = metadata.get("preprocessing")  # None for exports made before it
     images = np.stack([load_image(f, metadata["resolution"], preprocessing)

@@ -2,6 +2,7 @@
 
 import tensorflow as tf
 
+from keras_slots.config import SET_PREDICTION
 from keras_slots.export import SERVING_SEED, write_serving_export
 from keras_slots.set_prediction import targets
 
@@ -56,7 +57,7 @@ def export_set_predictor(model, export_dir, metadata, num_slots=None, num_iterat
         export_dir.
     """
     height, width = model.resolution
-    metadata = dict(metadata, task="set_prediction",
+    metadata = dict(metadata, task=SET_PREDICTION,
                     preprocessing=dict(metadata.get("preprocessing") or PREPROCESSING,
                                        resize=[height, width]),
                     num_slots=num_slots or model.num_slots,

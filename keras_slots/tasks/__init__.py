@@ -3,11 +3,12 @@
 `TASKS` maps the `task` field of a Config to its Task class; `get_task` makes one.
 """
 
+from keras_slots.config import OBJECT_DISCOVERY, SET_PREDICTION
 from keras_slots.tasks.base import Task
 from keras_slots.tasks.object_discovery import ObjectDiscovery
 from keras_slots.tasks.set_prediction import SetPrediction
 
-TASKS = {"object_discovery": ObjectDiscovery, "set_prediction": SetPrediction}
+TASKS = {OBJECT_DISCOVERY: ObjectDiscovery, SET_PREDICTION: SetPrediction}
 
 
 def get_task(name):
