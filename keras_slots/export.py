@@ -23,6 +23,8 @@ def export_saved_model(model, export_dir, metadata, num_slots=None, num_iteratio
         serving_default(images: uint8 [B, H, W, 3] in 0..255) -> dict, with the slot noise
             seeded by SERVING_SEED.
         predict_float(images: float32 [B, H, W, 3] in [-1, 1], seed: int32 [2]) -> dict.
+    Every image of a batch gets the same slot noise (`shared_slot_noise`), so its outputs
+    do not depend on the rest of the batch.
     Both return recon [B, H, W, 3] and recons [B, K, H, W, 3] in [-1, 1], masks
     [B, K, H, W, 1], slots [B, K, D], attn [B, K, N] (last iteration) and attn_iterations
     [B, T, K, N] (models with an iterative slot module only) and segmentation int32
@@ -49,13 +51,40 @@ def export_saved_model(model, export_dir, metadata, num_slots=None, num_iteratio
                     serving_seed=list(SERVING_SEED), resolution=[height, width])
 
     def run(images, seed):
-        out = model(images, num_slots=num_slots, num_iterations=num_iterations, seed=seed)
+        noise = shared_slot_noise(model, images, seed, num_slots)  # [B, K, D] or None
+        out = model(images, num_slots=num_slots, num_iterations=num_iterations, seed=seed,
+                    slot_noise=noise)
         result = {key: out[key] for key in OUTPUT_KEYS[:-1] if key in out}
         result["segmentation"] = tf.argmax(out["masks"][..., 0], axis=1,
                                            output_type=tf.int32)  # [B, H, W]
         return result
 
     return write_serving_export(model, run, export_dir, metadata)
+
+
+def shared_slot_noise(model, images, seed, num_slots=None):
+    """Slot noise drawn once and shared by every image of a batch.
+
+    With it an image's outputs do not depend on the other images in its batch, nor on the
+    batch size: `predict.py` gives one image the same masks alone as in a folder.
+
+    Args:
+        model: a model whose `slot_attention` is the slot module.
+        images: [B, H, W, 3] batch (only its size is used).
+        seed: int32 [2] seed of the noise.
+        num_slots: slots K (default: the model's).
+
+    Returns:
+        float32 [B, K, D] standard normal noise, the same [K, D] for every image; None for a
+        slot module without Gaussian initialisation (learned queries, Slot MLP).
+    """
+    module = model.slot_attention
+    if getattr(module, "slot_init", None) != "gaussian":
+        return None
+    num_slots = num_slots or module.num_slots
+    noise = tf.random.stateless_normal([1, num_slots, module.slot_size],
+                                       seed=tf.cast(seed, tf.int32))  # [1, K, D]
+    return tf.broadcast_to(noise, [tf.shape(images)[0], num_slots, module.slot_size])
 
 
 def write_serving_export(model, run, export_dir, metadata):

@@ -60,8 +60,9 @@ def test_fresh_process_without_keras_slots_matches_keras_model(exported, tmp_pat
     meta = json.loads(proc.stdout.strip().splitlines()[-1])
     assert meta["step"] == 7 and meta["num_slots"] == 4 and meta["resolution"] == [35, 35]
     got = np.load(tmp_path / "out.npz")
-    expected = model(images.astype(np.float32) / 127.5 - 1.0,
-                     seed=tf.constant(export.SERVING_SEED))
+    floats = images.astype(np.float32) / 127.5 - 1.0
+    seed = tf.constant(export.SERVING_SEED)
+    expected = model(floats, slot_noise=export.shared_slot_noise(model, floats, seed))
     for key in ("recon", "recons", "masks", "slots", "attn"):
         np.testing.assert_allclose(got[key], expected[key].numpy(), atol=1e-5, err_msg=key)
     np.testing.assert_array_equal(
@@ -76,12 +77,41 @@ def test_any_batch_size_seeded_endpoint_and_tfsmlayer(exported):
     images = _uint8_images(5).astype(np.float32) / 127.5 - 1.0
     seed = tf.constant([3, 1], tf.int32)
     out = loaded.predict_float(images, seed)
-    expected = model(images, seed=seed)
+    expected = model(images, slot_noise=export.shared_slot_noise(model, images, seed))
     np.testing.assert_allclose(out["masks"].numpy(), expected["masks"].numpy(), atol=1e-5)
     assert loaded.serving_default(_uint8_images(1))["recon"].shape == (1, 35, 35, 3)
     layer = keras.layers.TFSMLayer(path, call_endpoint="serving_default")
     np.testing.assert_allclose(layer(_uint8_images(2))["slots"].numpy(),
                                loaded.serving_default(_uint8_images(2))["slots"].numpy())
+
+
+def test_an_image_gets_the_same_outputs_alone_and_inside_any_batch(exported):
+    _, path = exported
+    loaded = tf.saved_model.load(path)
+    images = _uint8_images(6, seed=4)
+    together = loaded.serving_default(images)
+    for i in (0, 4):
+        alone = loaded.serving_default(images[i:i + 1])
+        np.testing.assert_allclose(alone["masks"].numpy()[0], together["masks"].numpy()[i],
+                                   atol=1e-5)
+        np.testing.assert_array_equal(alone["segmentation"].numpy()[0],
+                                      together["segmentation"].numpy()[i])
+    # Different images still differ: the shared noise does not make outputs constant.
+    assert not np.allclose(together["recon"].numpy()[0], together["recon"].numpy()[1])
+
+
+def test_shared_slot_noise_is_one_draw_for_the_batch_and_none_without_gaussian_init():
+    config = dataclasses.replace(get_preset("tetrominoes").model, encoder_channels=(4,),
+                                 decoder_channels=(4,), decoder_strides=(1,), slot_size=8,
+                                 mlp_hidden_size=8)
+    model = create_model(config)
+    images = np.zeros((3, 35, 35, 3), np.float32)
+    noise = export.shared_slot_noise(model, images, tf.constant([1, 2])).numpy()
+    assert noise.shape == (3, 4, 8)
+    np.testing.assert_array_equal(noise[0], noise[2])
+    assert export.shared_slot_noise(model, images, tf.constant([1, 2]), num_slots=6).shape == (3, 6, 8)
+    learned = create_model(dataclasses.replace(config, slot_init="learned"))
+    assert export.shared_slot_noise(learned, images, tf.constant([1, 2])) is None
 
 
 def test_failed_export_keeps_the_previous_one(exported, monkeypatch):

@@ -3,7 +3,7 @@
 import tensorflow as tf
 
 from keras_slots.config import SET_PREDICTION
-from keras_slots.export import SERVING_SEED, write_serving_export
+from keras_slots.export import SERVING_SEED, shared_slot_noise, write_serving_export
 from keras_slots.set_prediction import targets
 
 # How images become model inputs (recorded in exports): the whole frame, no crop, resized
@@ -41,6 +41,8 @@ def export_set_predictor(model, export_dir, metadata, num_slots=None, num_iterat
             with the slot noise seeded by SERVING_SEED (repeatable outputs).
         predict_float(images: float32 [B, H, W, 3] in [-1, 1], seed: int32 [2]) -> the
             same dict.
+    Every image of a batch gets the same slot noise, so its outputs do not depend on the
+    rest of the batch.
         metadata() -> JSON string of `metadata` (also written to keras_slots.json).
     The Keras model is saved beside it as model.keras (`keras.saving.load_model` reads it
     after `import keras_slots`).
@@ -67,8 +69,9 @@ def export_set_predictor(model, export_dir, metadata, num_slots=None, num_iterat
                                 for prop, names in targets.PROPERTIES.items()})
 
     def run(images, seed):
-        pred = model(images, num_slots=num_slots, num_iterations=num_iterations,
-                     seed=seed)["pred"]  # [B, K, 19]
+        noise = shared_slot_noise(model, images, seed, num_slots)  # [B, K, D] or None
+        pred = model(images, num_slots=num_slots, num_iterations=num_iterations, seed=seed,
+                     slot_noise=noise)["pred"]  # [B, K, 19]
         return decode_tensors(pred)
 
     return write_serving_export(model, run, export_dir, metadata)

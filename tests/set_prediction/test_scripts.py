@@ -7,6 +7,7 @@ import numpy as np
 import tensorflow as tf
 
 import keras_slots  # noqa: F401  (registers the layers and models for load_model)
+from keras_slots.export import shared_slot_noise
 from tests.conftest import run_script
 from tests.set_prediction.test_task import TINY_SET_PREDICTION
 
@@ -57,9 +58,13 @@ def test_train_evaluate_export_predict(tmp_path):
     assert metadata["task"] == "set_prediction" and metadata["resolution"] == [32, 32]
     model = keras.saving.load_model(f"{export_dir}/model.keras")
     float_images = images.astype(np.float32) / 127.5 - 1
+    noise = shared_slot_noise(model, float_images, tf.constant([0, 0]))  # [2, 10, D]
     np.testing.assert_allclose(
-        model(float_images, seed=tf.constant([0, 0]))["pred"],
+        model(float_images, slot_noise=noise)["pred"],
         loaded.predict_float(float_images, tf.constant([0, 0]))["pred"], atol=1e-5)
+    # One image alone gets the predictions it gets inside the batch.
+    np.testing.assert_allclose(loaded.serving_default(images[1:])["pred"][0],
+                               served["pred"][1], atol=1e-5)
 
     photos = tmp_path / "photos"
     photos.mkdir()
