@@ -41,9 +41,9 @@ def export_set_predictor(model, export_dir, metadata, num_slots=None, num_iterat
             with the slot noise seeded by SERVING_SEED (repeatable outputs).
         predict_float(images: float32 [B, H, W, 3] in [-1, 1], seed: int32 [2]) -> the
             same dict.
+        metadata() -> JSON string of `metadata` (also written to keras_slots.json).
     Every image of a batch gets the same slot noise, so its outputs do not depend on the
     rest of the batch.
-        metadata() -> JSON string of `metadata` (also written to keras_slots.json).
     The Keras model is saved beside it as model.keras (`keras.saving.load_model` reads it
     after `import keras_slots`).
 
