@@ -52,7 +52,7 @@ def export_saved_model(model, export_dir, metadata, num_slots=None, num_iteratio
 
     def run(images, seed):
         noise = shared_slot_noise(model, images, seed, num_slots)  # [B, K, D] or None
-        out = model(images, num_slots=num_slots, num_iterations=num_iterations, seed=seed,
+        out = model(images, num_slots=num_slots, num_iterations=num_iterations,
                     slot_noise=noise)
         result = {key: out[key] for key in OUTPUT_KEYS[:-1] if key in out}
         result["segmentation"] = tf.argmax(out["masks"][..., 0], axis=1,

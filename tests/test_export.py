@@ -106,12 +106,13 @@ def test_shared_slot_noise_is_one_draw_for_the_batch_and_none_without_gaussian_i
                                  mlp_hidden_size=8)
     model = create_model(config)
     images = np.zeros((3, 35, 35, 3), np.float32)
-    noise = export.shared_slot_noise(model, images, tf.constant([1, 2])).numpy()
+    seed = tf.constant([1, 2])
+    noise = export.shared_slot_noise(model, images, seed).numpy()
     assert noise.shape == (3, 4, 8)
     np.testing.assert_array_equal(noise[0], noise[2])
-    assert export.shared_slot_noise(model, images, tf.constant([1, 2]), num_slots=6).shape == (3, 6, 8)
+    assert export.shared_slot_noise(model, images, seed, num_slots=6).shape == (3, 6, 8)
     learned = create_model(dataclasses.replace(config, slot_init="learned"))
-    assert export.shared_slot_noise(learned, images, tf.constant([1, 2])) is None
+    assert export.shared_slot_noise(learned, images, seed) is None
 
 
 def test_failed_export_keeps_the_previous_one(exported, monkeypatch):

@@ -70,7 +70,7 @@ def export_set_predictor(model, export_dir, metadata, num_slots=None, num_iterat
 
     def run(images, seed):
         noise = shared_slot_noise(model, images, seed, num_slots)  # [B, K, D] or None
-        pred = model(images, num_slots=num_slots, num_iterations=num_iterations, seed=seed,
+        pred = model(images, num_slots=num_slots, num_iterations=num_iterations,
                      slot_noise=noise)["pred"]  # [B, K, 19]
         return decode_tensors(pred)
 
