@@ -1,4 +1,5 @@
-"""Image scaling between stored pixels (uint8, 0..255) and model images (float, [-1, 1])."""
+"""Image scaling between stored pixels (uint8, 0..255) and model images (float, [-1, 1]),
+and turning a decoded image file into a model input as training saw it."""
 
 import numpy as np
 import tensorflow as tf
@@ -73,3 +74,78 @@ def fit_image(image, size, rule="center", method="bilinear"):
                      lambda: tf.image.resize(image, (target_h, target_w), method=method,
                                              antialias=method == "bilinear"))
     return tf.ensure_shape(fitted, [target_h, target_w, None])  # [H, W, C]
+
+
+def to_rgb(image):
+    """Drops an alpha channel and repeats grayscale to RGB.
+
+    Args:
+        image: uint8 [H, W, C] with C in 1..4 (gray, gray + alpha, RGB, RGBA).
+
+    Returns:
+        (uint8 [H, W, 3], list of notes saying what was done).
+
+    Raises:
+        ValueError: for an image that is not [H, W, 1..4].
+    """
+    image = np.asarray(image)
+    if image.ndim != 3 or not 1 <= image.shape[-1] <= 4:
+        raise ValueError(f"has shape {image.shape}, expected [H, W, C] with 1 to 4 channels")
+    notes = []
+    channels = image.shape[-1]
+    if channels in (2, 4):
+        image = image[..., :-1]
+        notes.append(f"{'RGBA' if channels == 4 else 'gray+alpha'}: alpha channel dropped")
+    if image.shape[-1] == 1:
+        image = np.repeat(image, 3, axis=-1)
+        notes.append("grayscale: repeated to RGB")
+    return image, notes
+
+
+def prepare_image(image, resolution, preprocessing=None):
+    """Turns a decoded image file into a `serving_default` input, as in training.
+
+    RGBA (and gray + alpha) images lose their alpha channel, grayscale ones are repeated
+    to RGB. When the image has the size of the training data's stored images and training
+    cropped them (CLEVR6: rows 29:221, columns 64:256 of 240x320), the same crop is taken;
+    an image that is not then at the model's resolution is resized (bilinearly, as in
+    training, after a training crop; with antialiasing otherwise). For a model trained on
+    an image folder the recorded rule ("fit": "center" or "stretch", see
+    fit_image) is applied, exactly as the folder reader does.
+
+    Args:
+        image: uint8 [H, W, C] with C in 1..4.
+        resolution: (height, width) of the model input.
+        preprocessing: the export's recorded preprocessing (the dataset's
+            `DatasetInfo.preprocessing()`), or None for an export that has none.
+
+    Returns:
+        (uint8 [height, width, 3], list of notes saying what was done).
+
+    Raises:
+        ValueError: for an image that is not [H, W, 1..4].
+    """
+    image, notes = to_rgb(image)
+    fit = (preprocessing or {}).get("fit")  # Image folders: "center" or "stretch".
+    if fit:
+        if image.shape[:2] != tuple(resolution):
+            height, width = image.shape[:2]
+            fitted = fit_image(image, resolution, fit).numpy()
+            image = np.clip(np.round(fitted), 0, 255).astype(np.uint8)
+            notes.append(f"fitted {width}x{height} to {resolution[1]}x{resolution[0]} "
+                         f"({fit}) as in training")
+        return image, notes
+    crop = (preprocessing or {}).get("crop")
+    source = tuple((preprocessing or {}).get("source_size") or ())
+    cropped = bool(crop) and image.shape[:2] == source
+    if cropped:
+        (top, bottom), (left, right) = crop
+        image = image[top:bottom, left:right]
+        notes.append(f"cropped rows {top}:{bottom}, columns {left}:{right} as in training")
+    if image.shape[:2] != tuple(resolution):
+        height, width = image.shape[:2]
+        resized = tf.image.resize(image.astype(np.float32), resolution, method="bilinear",
+                                  antialias=not cropped).numpy()
+        image = np.clip(np.round(resized), 0, 255).astype(np.uint8)
+        notes.append(f"resized {width}x{height} to {resolution[1]}x{resolution[0]}")
+    return image, notes

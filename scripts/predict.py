@@ -61,7 +61,7 @@ def load_image(path, resolution, preprocessing=None):
     """Reads an image file as uint8 [H, W, 3] prepared as in training; prints a note when
     it converts, crops or resizes it."""
 
-    from keras_slots.export import prepare_image
+    from keras_slots.images import prepare_image
 
     image = read_image(path)
     try:
@@ -124,7 +124,7 @@ def predict_sets(loaded, metadata, files):
     import numpy as np
 
     from keras_slots import visualize
-    from keras_slots.export import to_rgb
+    from keras_slots.images import to_rgb
     from keras_slots.set_prediction import drawing, images as sp_images, targets
 
     inputs = []

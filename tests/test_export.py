@@ -213,27 +213,3 @@ def test_model_keras_beside_the_saved_model_loads_after_import_keras_slots(expor
     assert proc.stdout.strip().splitlines()[-1] == "SlotAttentionAutoEncoder"
     expected = model(images, seed=tf.constant([3, 4]))["recon"].numpy()
     np.testing.assert_allclose(np.load(tmp_path / "recon.npy"), expected, atol=1e-6)
-
-
-def test_prepare_image_applies_the_training_crop_of_clevr6():
-    from keras_slots.data import clevr6, registry
-
-    recorded = registry.get("clevr6").preprocessing()
-    assert recorded["crop"] == [[29, 221], [64, 256]] and recorded["source_size"] == [240, 320]
-    assert registry.get("tetrominoes").preprocessing()["crop"] is None
-    rng = np.random.default_rng(3)
-    rgb = rng.integers(0, 256, (240, 320, 3), dtype=np.uint8)
-    rgba = np.concatenate([rgb, np.full((240, 320, 1), 255, np.uint8)], axis=-1)
-    got, notes = export.prepare_image(rgba, (128, 128), recorded)
-    trained = clevr6.crop_and_resize({"image": rgb, "mask": np.zeros((1, 240, 320, 1),
-                                                                     np.uint8)})["image"]
-    np.testing.assert_array_equal(got, np.clip(np.round(trained.numpy()), 0, 255))
-    assert notes == ["RGBA: alpha channel dropped",
-                     "cropped rows 29:221, columns 64:256 as in training",
-                     "resized 192x192 to 128x128"]
-    # Without recorded preprocessing (an older export) the frame is only resized.
-    squashed, notes = export.prepare_image(rgb, (128, 128))
-    assert notes == ["resized 320x240 to 128x128"]
-    assert not np.array_equal(squashed, got)
-    with pytest.raises(ValueError, match="1 to 4 channels"):
-        export.prepare_image(np.zeros((4, 4, 5), np.uint8), (4, 4))

@@ -1,6 +1,7 @@
-"""Tests for keras_slots.images: pixels <-> model range."""
+"""Tests for keras_slots.images: pixels <-> model range, image files -> model inputs."""
 
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from keras_slots import images
@@ -24,3 +25,27 @@ def test_to_uint8_inverts_to_model_range_and_clips():
     out = images.to_uint8(np.array([-3.0, 3.0, np.nan, 0.0, -0.999], np.float32))
     assert out.dtype == np.uint8
     np.testing.assert_array_equal(out, [0, 255, 128, 128, 0])
+
+
+def test_prepare_image_applies_the_training_crop_of_clevr6():
+    from keras_slots.data import clevr6, registry
+
+    recorded = registry.get("clevr6").preprocessing()
+    assert recorded["crop"] == [[29, 221], [64, 256]] and recorded["source_size"] == [240, 320]
+    assert registry.get("tetrominoes").preprocessing()["crop"] is None
+    rng = np.random.default_rng(3)
+    rgb = rng.integers(0, 256, (240, 320, 3), dtype=np.uint8)
+    rgba = np.concatenate([rgb, np.full((240, 320, 1), 255, np.uint8)], axis=-1)
+    got, notes = images.prepare_image(rgba, (128, 128), recorded)
+    trained = clevr6.crop_and_resize({"image": rgb, "mask": np.zeros((1, 240, 320, 1),
+                                                                     np.uint8)})["image"]
+    np.testing.assert_array_equal(got, np.clip(np.round(trained.numpy()), 0, 255))
+    assert notes == ["RGBA: alpha channel dropped",
+                     "cropped rows 29:221, columns 64:256 as in training",
+                     "resized 192x192 to 128x128"]
+    # Without recorded preprocessing (an older export) the frame is only resized.
+    squashed, notes = images.prepare_image(rgb, (128, 128))
+    assert notes == ["resized 320x240 to 128x128"]
+    assert not np.array_equal(squashed, got)
+    with pytest.raises(ValueError, match="1 to 4 channels"):
+        images.prepare_image(np.zeros((4, 4, 5), np.uint8), (4, 4))

@@ -156,7 +156,7 @@ def test_at_resolution_small_and_clevr_architectures():
 def test_preprocessing_is_recorded_without_reading_the_folder():
     pre = catalog.preprocessing("images:/nowhere?size=16x24&crop=stretch")
     assert pre["fit"] == "stretch" and pre["resize"] == [16, 24]
-    from keras_slots.export import prepare_image
+    from keras_slots.images import prepare_image
 
     picture = np.zeros((30, 60, 3), np.uint8)
     picture[:, 15:45] = 255  # the centre square is white
