@@ -135,13 +135,16 @@ class TrainConfig:
     steps_per_call: int = 1
     # Clip the summed gradients to this global norm before Adam (0: no clipping, the paper's).
     clip_norm: float = 0.0
+    # The last cooldown_steps steps before num_steps scale the rate linearly down to 0 (0: no
+    # cool-down, the paper's schedule).
+    cooldown_steps: int = 0
 
     def __post_init__(self):
         _require_positive(self, "batch_size", "learning_rate", "decay_rate", "decay_steps",
                           "num_steps", "checkpoint_every", "keep_checkpoints", "log_every",
                           "image_every", "steps_per_call")
         _require_positive(self, "warmup_steps", "eval_every", "eval_examples", "clip_norm",
-                          or_zero=True)
+                          "cooldown_steps", or_zero=True)
         _require_choice(self, "precision", PRECISIONS)
 
 

@@ -35,6 +35,9 @@ _LEARNING_RATE = flags.DEFINE_float("learning_rate", None, "Peak learning rate."
 _WARMUP_STEPS = flags.DEFINE_integer("warmup_steps", None, "Linear warm-up steps.")
 _DECAY_RATE = flags.DEFINE_float("decay_rate", None, "Decay factor per decay_steps.")
 _DECAY_STEPS = flags.DEFINE_integer("decay_steps", None, "Steps per decay_rate factor.")
+_COOLDOWN_STEPS = flags.DEFINE_integer(
+    "cooldown_steps", None, "Scale the rate linearly down to 0 over the last N steps before "
+    "--num_steps (0: no cool-down, the paper's schedule).")
 _NUM_SLOTS = flags.DEFINE_integer("num_slots", None, "Number of slots.")
 _NUM_ITERATIONS = flags.DEFINE_integer("num_iterations", None, "Slot Attention iterations.")
 _SLOT_ENCODER = flags.DEFINE_enum("slot_encoder", None, ["slot_attention", "slot_mlp"],
@@ -74,6 +77,7 @@ _OVERRIDES = {
     "train.dataset": _DATASET, "train.num_steps": _NUM_STEPS, "train.batch_size": _BATCH_SIZE,
     "train.learning_rate": _LEARNING_RATE, "train.warmup_steps": _WARMUP_STEPS,
     "train.decay_rate": _DECAY_RATE, "train.decay_steps": _DECAY_STEPS,
+    "train.cooldown_steps": _COOLDOWN_STEPS,
     "train.precision": _PRECISION, "train.seed": _SEED,
     "train.checkpoint_every": _CHECKPOINT_EVERY, "train.log_every": _LOG_EVERY,
     "train.image_every": _IMAGE_EVERY, "train.eval_every": _EVAL_EVERY,

@@ -118,7 +118,7 @@ def set_up(config, model_dir, *, task=None, strategy=None, data_dir=None,
     with strategy.scope():
         model = task.build_model(config.model, compute_dtype, seed=tc.seed)
         schedule = WarmupExponentialDecay(tc.learning_rate, tc.warmup_steps, tc.decay_rate,
-                                          tc.decay_steps)
+                                          tc.decay_steps, tc.cooldown_steps, tc.num_steps)
         optimizer = keras.optimizers.Adam(learning_rate=schedule, epsilon=1e-8)
         optimizer.build(model.trainable_variables)
         step = tf.Variable(0, dtype=tf.int64, name="step")
