@@ -4,7 +4,6 @@ import json
 import os
 
 import keras
-import numpy as np
 import tensorflow as tf
 
 from keras_slots import files
