@@ -11,9 +11,10 @@ from keras_slots import data, metrics
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SHIPPED = os.path.join(ROOT, "saved_models", "tetrominoes")
-# The model scores 98.0% through its serving signature (96.9% with evaluate.py on its
-# training checkpoint; saved_models/tetrominoes/README.md); this bar catches a broken export.
-MIN_FG_ARI = 0.95
+# The model scores 98.3% through its serving signature (97.6% with evaluate.py on its
+# training checkpoint; saved_models/tetrominoes/README.md). The bar is the shipped model's
+# promise (>= 0.97); it also catches a broken export.
+MIN_FG_ARI = 0.97
 
 
 @pytest.fixture(scope="module")
