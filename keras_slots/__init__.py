@@ -12,3 +12,4 @@ __version__ = "0.1.0"
 
 from keras_slots import layers  # noqa: E402  (registers the layers)
 from keras_slots import models  # noqa: E402  (registers the models)
+from keras_slots.api import load, train  # noqa: E402,F401  (the Python entry points)

@@ -99,28 +99,6 @@ def require_at_least_one(*flag_holders):
             raise app.UsageError(f"--{flag.name} must be >= 1, got {flag.value}")
 
 
-def parse_overrides(items):
-    """['train.num_steps=100', ...] -> {'train.num_steps': 100, ...} (values parsed as JSON).
-
-    Raises:
-        app.UsageError: for an item without "=".
-    """
-    import json
-
-    from absl import app
-
-    changes = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise app.UsageError(f"--set needs section.field=value, got {item!r}")
-        try:
-            changes[key] = json.loads(value)
-        except json.JSONDecodeError:
-            changes[key] = value
-    return changes
-
-
 def _op_error_line(error):
     """The message line of a TensorFlow OpError, without the graph traceback around it."""
     lines = [line for line in str(error.message).splitlines()
@@ -158,7 +136,7 @@ def _console_command(name):
 
 # Console commands declared in pyproject.toml's [project.scripts].
 SCRIPTS = ("train", "evaluate", "export", "predict", "visualize", "make_dataset", "check_data",
-           "show_datasets", "benchmark", "time_to_accuracy")
+           "show_datasets", "benchmark", "time_to_accuracy", "import_checkpoint")
 train = _console_command("train")
 evaluate = _console_command("evaluate")
 export = _console_command("export")
@@ -169,3 +147,4 @@ check_data = _console_command("check_data")
 show_datasets = _console_command("show_datasets")
 benchmark = _console_command("benchmark")
 time_to_accuracy = _console_command("time_to_accuracy")
+import_checkpoint = _console_command("import_checkpoint")  # keras-slots-import

@@ -33,11 +33,13 @@ class ModelConfig:
     decoder_channels: tuple = (32, 32, 32)
     decoder_strides: tuple = (1, 1, 1)
     decoder_kernel_size: int = 5
+    slot_encoder: str = "slot_attention"  # or "slot_mlp", the paper's Slot MLP baseline.
+    # Research variants, not the paper's model; the defaults are the paper's. None trained
+    # better on the CPU recipe (measured effects: keras_slots.config_flags.VARIANTS).
     decoder_position_scale: float = 1.0
     decoder_fourier_bands: int = 0
     slot_init: str = "gaussian"
     implicit_grad: bool = False
-    slot_encoder: str = "slot_attention"
 
     def __post_init__(self):
         _require_positive(self, "num_slots", "slot_size", "num_iterations", "mlp_hidden_size",
@@ -83,6 +85,7 @@ class SetPredictionModelConfig:
     encoder_strides: tuple = (1, 2, 2, 1)
     encoder_mlp_size: int = 64
     head_hidden_size: int = 64
+    # Research variants (see ModelConfig); the defaults are the paper's.
     slot_init: str = "gaussian"
     implicit_grad: bool = False
 
@@ -138,6 +141,13 @@ class TrainConfig:
     # The last cooldown_steps steps before num_steps scale the rate linearly down to 0 (0: no
     # cool-down, the paper's schedule).
     cooldown_steps: int = 0
+    # Start from the weights of a trained model (run folder, export or .keras file) of the
+    # same weight shapes instead of random ones (None: random, the paper's); read at step 0.
+    init_from: str = None
+    # How pictures became the model's inputs when that is not the dataset's own recipe, as
+    # exports record it (source_size, crop, resize, ...; see DatasetInfo.preprocessing), e.g.
+    # a model imported from the paper's code (keras_slots.released); None: the dataset's.
+    preprocessing: dict = None
 
     def __post_init__(self):
         _require_positive(self, "batch_size", "learning_rate", "decay_rate", "decay_steps",
@@ -146,6 +156,9 @@ class TrainConfig:
         _require_positive(self, "warmup_steps", "eval_every", "eval_examples", "clip_norm",
                           "cooldown_steps", or_zero=True)
         _require_choice(self, "precision", PRECISIONS)
+        if self.preprocessing is not None and not isinstance(self.preprocessing, dict):
+            raise ValueError(f"train.preprocessing must be a dict or None, got "
+                             f"{self.preprocessing!r}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -218,6 +231,30 @@ class Config:
                 if value != theirs[section][key]:
                     out.append(f"{section}.{key}: {theirs[section][key]!r} != {value!r}")
         return out
+
+
+def qualified(config, fields):
+    """{"num_steps": 300, "num_slots": 5} -> {"train.num_steps": 300, "model.num_slots": 5}.
+
+    Names already qualified ("train.x", "model.x") are kept.
+
+    Raises:
+        ValueError: for a name that is a field of neither section.
+    """
+    train = {f.name for f in dataclasses.fields(TrainConfig)}
+    model = {f.name for f in dataclasses.fields(type(config.model))}
+    out = {}
+    for name, value in fields.items():
+        if "." in name:
+            out[name] = value
+        elif name in train:
+            out[f"train.{name}"] = value
+        elif name in model:
+            out[f"model.{name}"] = value
+        else:
+            raise ValueError(f"unknown config field {name!r}; fields: "
+                             f"{', '.join(sorted(train | model))}")
+    return out
 
 
 def _section(config):

@@ -346,6 +346,12 @@ def _check_set(values, name):
     return values
 
 
+def _scores(pred):
+    """[B, S, 19] predictions -> [B * S] real-object scores, in the dtype they came in."""
+    pred = np.asarray(pred)
+    return pred.reshape(-1, pred.shape[-1])[:, -1] if pred.ndim == 3 else pred.ravel()
+
+
 def _discrete_properties(values):
     """[..., 19] -> int [..., 4] argmax of size, material, shape and colour."""
     return np.stack([np.argmax(values[..., block], axis=-1)
@@ -353,10 +359,15 @@ def _discrete_properties(values):
 
 
 def ranking(scores):
-    """Order in which predictions are visited: decreasing score.
+    """Order in which predictions are visited: decreasing score, as the paper's code ranks.
 
-    Ties are broken towards the LATER prediction (the reverse of a stable ascending sort),
-    as the paper's code does with `np.argsort(scores)[::-1]`.
+    That is numpy's default argsort (not a stable one) of the flattened scores, reversed:
+    `np.argsort(scores)[::-1]`. Equal scores (common: a trained model's sigmoid confidences
+    saturate to exactly 1.0 in float32) come in the order that sort leaves them, which for
+    more than 16 scores is not the order of their indices, and can depend on the dtype, the
+    numpy version and the CPU's vector instructions; ranking the same array the same way
+    as the paper's code gives the same AP on the same machine. Pass the scores in the dtype
+    the model produced, not converted.
 
     Args:
         scores: [M] real-object scores.
@@ -364,7 +375,7 @@ def ranking(scores):
     Returns:
         int [M] indices into scores, best first.
     """
-    return np.argsort(np.asarray(scores), kind="stable")[::-1]
+    return np.argsort(np.asarray(scores))[::-1]
 
 
 def nearest_matching_targets(pred, target):
@@ -415,6 +426,7 @@ def set_true_positives(pred, target, distance_threshold):
     Returns:
         bool [B, S] true-positive flag of each prediction (in the given slot order).
     """
+    order = ranking(_scores(pred))  # [B * S], before the float64 copy (see `ranking`)
     pred = _check_set(pred, "pred")
     target = _check_set(target, "target")
     if pred.shape[0] != target.shape[0]:
@@ -425,7 +437,6 @@ def set_true_positives(pred, target, distance_threshold):
     batch, num_pred = pred.shape[:2]
     index, distance = nearest_matching_targets(pred, target)  # [B, S] each
     candidate = (index >= 0) & (distance < distance_threshold)  # [B, S]
-    order = ranking(pred[:, :, targets.REAL_OBJECT].ravel())  # [B * S]
     # A target is detected by the first prediction in the ranking that is a candidate for
     # it; every later candidate for the same target is a duplicate.
     images = np.repeat(np.arange(batch), num_pred)  # [B * S]
@@ -488,8 +499,7 @@ def average_precision(pred, target, distance_threshold=np.inf):
     num_real = int(np.sum(target[:, :, targets.REAL_OBJECT] != 0))
     if num_real == 0:
         raise MetricInputError("target has no real objects, so recall is undefined")
-    scores = np.asarray(pred, dtype=np.float64)[:, :, targets.REAL_OBJECT].ravel()  # [B * S]
-    ranked = hits.ravel()[ranking(scores)]  # [B * S]
+    ranked = hits.ravel()[ranking(_scores(pred))]  # [B * S]
     true_positives = np.cumsum(ranked)  # [B * S]
     precision = true_positives / np.arange(1, ranked.size + 1)  # [B * S]
     recall = true_positives / num_real  # [B * S]

@@ -32,35 +32,6 @@ _READ_IMAGES = flags.DEFINE_integer("read_images", 512, "Images timed per input 
 _PRECISIONS = flags.DEFINE_list("precisions", ["float32", "bfloat16"], "Compute dtypes timed.")
 
 
-def bare_images_per_second(model_config, compute_dtype, batch_size, steps):
-    """Images/s of a bare training step (forward, backward, Adam) on one random batch."""
-    import keras
-    import tensorflow as tf
-
-    from keras_slots.models import create_model
-    from keras_slots.tasks.object_discovery import reconstruction_loss
-
-    model = create_model(model_config, compute_dtype)
-    optimizer = keras.optimizers.Adam(4e-4)
-    images = tf.random.uniform([batch_size, *model_config.resolution, 3], -1.0, 1.0)
-
-    @tf.function
-    def step(seed):
-        with tf.GradientTape() as tape:
-            loss = tf.reduce_mean(reconstruction_loss(images, model(images, seed=seed)["recon"]))
-        grads = tape.gradient(loss, model.trainable_variables)
-        optimizer.apply_gradients(zip(grads, model.trainable_variables))
-        return loss
-
-    for i in range(3):
-        step(tf.constant([0, i])).numpy()
-    start = time.perf_counter()
-    for i in range(steps):
-        loss = step(tf.constant([1, i]))
-    loss.numpy()
-    return batch_size * steps / (time.perf_counter() - start)
-
-
 def loop_images_per_second(config, compute_dtype, batch_size, steps, steps_per_call):
     """Images/s of `training.loop.run` for 1 and for `steps_per_call` steps per call.
 
@@ -144,9 +115,10 @@ def main(argv):
     print("|---" * (len(columns) + 3) + "|")
     for config in presets:
         cells = []
+        bare = precision.train_step_rates(config.model, _BATCH_SIZE.value, _STEPS.value,
+                                          dtypes=_PRECISIONS.value)  # steps/s, alternated
         for dtype in _PRECISIONS.value:
-            cells.append(bare_images_per_second(config.model, dtype, _BATCH_SIZE.value,
-                                                _STEPS.value))
+            cells.append(bare[dtype] * _BATCH_SIZE.value)
             cells.extend(loop_images_per_second(config, dtype, _BATCH_SIZE.value,
                                                 _STEPS.value, per_call))
         dataset_name = config.train.dataset

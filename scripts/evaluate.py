@@ -20,6 +20,7 @@ it says so instead of printing one.
 
 import json
 import os
+import sys
 
 from absl import app, flags
 import tensorflow as tf
@@ -35,6 +36,9 @@ _DATA_DIR = flags.DEFINE_string("data_dir", None, "Folder of published files (de
                                 "one trained on, saved in the config); '' for built-in data.")
 _NUM_EXAMPLES = flags.DEFINE_integer("num_examples", 320, "Test images (paper: 320; an image "
                                      "folder: at most its test pictures).")
+_SPLIT = flags.DEFINE_enum("split", "test", ["test", "train"], "Split to score: the held-out "
+                           "test scenes (the paper's protocol) or the training ones (e.g. a "
+                           "folder too small to hold any picture out).")
 _BATCH_SIZE = flags.DEFINE_integer("batch_size", 32, "Evaluation batch size.")
 _SEED = flags.DEFINE_integer("seed", 0, "Seed of the slot noise (fixed: repeatable results).")
 _NUM_SLOTS = flags.DEFINE_integer("num_slots", None, "Slots at test time (default: trained).")
@@ -73,12 +77,20 @@ def main(argv):
     tf.io.gfile.makedirs(out_dir)
     num_examples = _NUM_EXAMPLES.value
     if data.folder.is_spec(dataset_name):
-        data_dir, num_examples = None, min(num_examples, info.test_size)
+        try:
+            data_dir, num_examples = None, data.folder.check_split(info, _SPLIT.value,
+                                                                   num_examples)
+        except data.DataError as e:
+            raise app.UsageError(str(e))
+        if num_examples < _NUM_EXAMPLES.value:
+            print(f"note: the folder has {num_examples} {_SPLIT.value} pictures, so "
+                  f"{num_examples} are scored (--num_examples={_NUM_EXAMPLES.value})",
+                  file=sys.stderr)
         inspect_folder(model, config, step, dataset_name, num_examples, out_dir)
         if info.num_entities == 0:
             return
     num_background = info.num_background
-    dataset = data.get_dataset(dataset_name, "test", data_dir=data_dir,
+    dataset = data.get_dataset(dataset_name, _SPLIT.value, data_dir=data_dir,
                                seed=config.train.seed, num_examples=num_examples)
     results = evaluation.evaluate(
         model, dataset, batch_size=_BATCH_SIZE.value, seed=_SEED.value,
@@ -86,8 +98,8 @@ def main(argv):
         keep_images=_NUM_PICTURE.value, num_background=num_background,
         convention=_ARI_CONVENTION.value)
     table = evaluation.summary_table(results)
-    table.update({"dataset": dataset_name, "step": step, "preset": config.name,
-                  "num_slots": _NUM_SLOTS.value or config.model.num_slots,
+    table.update({"dataset": dataset_name, "split": _SPLIT.value, "step": step,
+                  "preset": config.name, "num_slots": _NUM_SLOTS.value or config.model.num_slots,
                   "num_iterations": _NUM_ITERATIONS.value or config.model.num_iterations,
                   "seed": _SEED.value, "data_dir": data_dir,
                   "ari_convention": _ARI_CONVENTION.value,
@@ -102,7 +114,8 @@ def main(argv):
     # Mean of each metric as a TensorBoard scalar in <model_dir>/eval, next to train/.
     write_scalars_and_picture(step, {name: table[name]["mean"] for name in evaluation.METRICS},
                               results, out_dir)
-    print(f"{config.name} at step {step} on {table['num_images']} {dataset_name} test images "
+    print(f"{config.name} at step {step} on {table['num_images']} {dataset_name} "
+          f"{_SPLIT.value} images "
           f"(seed {_SEED.value}):")
     print(evaluation.markdown(table))
     print(f"wrote {out_dir}/metrics.json, metrics.md, per_image.json and masks.png "
@@ -113,14 +126,14 @@ def inspect_folder(model, config, step, dataset_name, num_examples, out_dir):
     """The report of an image folder that needs no ground truth (see the module doc)."""
     from keras_slots import data, evaluation, files
 
-    dataset = data.get_dataset(dataset_name, "test", num_examples=num_examples)
+    dataset = data.get_dataset(dataset_name, _SPLIT.value, num_examples=num_examples)
     results = evaluation.inspect(
         model, dataset, batch_size=_BATCH_SIZE.value, seed=_SEED.value,
         num_slots=_NUM_SLOTS.value, num_iterations=_NUM_ITERATIONS.value,
         keep_images=_NUM_PICTURE.value)
     table = evaluation.inspection_table(results)
-    table.update({"dataset": dataset_name, "step": step, "preset": config.name,
-                  "seed": _SEED.value})
+    table.update({"dataset": dataset_name, "split": _SPLIT.value, "step": step,
+                  "preset": config.name, "seed": _SEED.value})
     truth = data.catalog.get(dataset_name).num_entities > 0
     if not truth:
         table["fg_ari"] = ("not computed: FG-ARI needs ground-truth masks and the folder "
@@ -136,7 +149,7 @@ def inspect_folder(model, config, step, dataset_name, num_examples, out_dir):
     scalars.update({f"diag/{key}": table[key]["mean"]
                     for key in ("slot_usage_max", "mask_entropy", "slot_similarity")})
     write_scalars_and_picture(step, scalars, results, out_dir)
-    print(f"{config.name} at step {step} on {table['num_images']} test pictures of "
+    print(f"{config.name} at step {step} on {table['num_images']} {_SPLIT.value} pictures of "
           f"{dataset_name} (seed {_SEED.value}):")
     print(evaluation.inspection_markdown(table))
     if not truth:

@@ -25,11 +25,8 @@ def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {argv[1:]}")
     cli.require_at_least_one(_NUM_SLOTS, _NUM_ITERATIONS)
-    import dataclasses
-
     from keras_slots.config import SET_PREDICTION
-    from keras_slots.data import catalog
-    from keras_slots.export import export_saved_model
+    from keras_slots.export import export_saved_model, run_metadata
     from keras_slots.training import checkpoints
 
     # float32 graphs run at full speed on every CPU and GPU; bf16 is slow where emulated.
@@ -37,17 +34,14 @@ def main(argv):
                                                     "float32")
     name = os.path.basename(os.path.normpath(_MODEL_DIR.value))
     export_dir = _EXPORT_DIR.value or os.path.join("saved_models", name)
-    metadata = {"preset": config.name, "step": step, "config": dataclasses.asdict(config),
-                "input": "serving_default: uint8 images [B, H, W, 3] in 0..255"}
+    metadata = run_metadata(config, step)
     if config.task == SET_PREDICTION:  # Per-slot properties decoded to names.
         from keras_slots.set_prediction import serving
 
-        metadata["preprocessing"] = serving.PREPROCESSING
         serving.export_set_predictor(model, export_dir, metadata, _NUM_SLOTS.value,
                                      _NUM_ITERATIONS.value)
         print(f"exported {config.name} (step {step}) to {export_dir}")
         return
-    metadata["preprocessing"] = catalog.preprocessing(config.train.dataset)
     export_saved_model(model, export_dir, metadata, _NUM_SLOTS.value, _NUM_ITERATIONS.value)
     print(f"exported {config.name} (step {step}) to {export_dir}")
 

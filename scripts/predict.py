@@ -128,8 +128,12 @@ def predict_sets(loaded, metadata, files):
     from keras_slots.set_prediction import drawing, images as sp_images, targets
 
     inputs = []
+    height, width = metadata["resolution"]
     for path in files:  # As in training: the whole frame, bilinear, no crop.
         image, notes = to_rgb(read_image(path))
+        if image.shape[:2] != (height, width):
+            notes.append(f"resized {image.shape[1]}x{image.shape[0]} to {width}x{height} "
+                         f"(the whole frame, bilinear) as in training")
         if notes:
             print(f"note: {path}: {'; '.join(notes)}", file=sys.stderr)
         inputs.append(sp_images.preprocess_image(image, metadata["resolution"]).numpy())

@@ -18,7 +18,7 @@ import time
 
 from absl import app, flags
 
-from keras_slots import cli, config as config_lib, files
+from keras_slots import cli, config as config_lib, config_flags, files
 
 _PRESET = flags.DEFINE_string("preset", "tetrominoes_cpu", "Recipe (a named config).")
 _SEEDS = flags.DEFINE_list("seeds", ["0", "1", "2", "3", "4"], "Training seeds.")
@@ -26,6 +26,8 @@ _OUT_DIR = flags.DEFINE_string("out_dir", "runs/time_to_accuracy", "Where runs a
 _PLOT = flags.DEFINE_string("plot", None, "PNG path of the plot (default: in out_dir).")
 _TARGET = flags.DEFINE_float("target", 0.95, "FG-ARI that counts as reached.")
 _TEST_EXAMPLES = flags.DEFINE_integer("test_examples", 320, "Test scenes of the final score.")
+# Every config field but the seed (--seeds) is a flag of its own name (config_flags).
+_FIELDS = config_flags.define(skip={"seed"})
 _SET = flags.DEFINE_multi_string("set", [], "Config override section.field=value, e.g. "
                                  "--set=train.learning_rate=1e-3 (repeatable).")
 
@@ -108,7 +110,9 @@ def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {argv[1:]}")
     try:
-        base = config_lib.get_preset(_PRESET.value).override(**cli.parse_overrides(_SET.value))
+        preset = config_lib.get_preset(_PRESET.value)
+        overrides = config_flags.changes(_FIELDS, preset.model, _SET.value)
+        base = preset.override(**overrides)
         seeds = [int(s) for s in _SEEDS.value]
     except ValueError as e:
         raise app.UsageError(str(e))
@@ -126,7 +130,7 @@ def main(argv):
         print(f"seed {seed}: FG-ARI {100 * runs[-1]['final_fg_ari']:.1f}% after "
               f"{runs[-1]['minutes']:.1f} min", file=sys.stderr)
     summary = summarize(runs, _TARGET.value)
-    report = {"preset": _PRESET.value, "overrides": cli.parse_overrides(_SET.value),
+    report = {"preset": _PRESET.value, "overrides": overrides,
               "config": json.loads(base.to_json()), "precision": dtype,
               "precision_reason": reason, "cpu": precision.device_name(), "summary": summary,
               "runs": runs}

@@ -9,7 +9,7 @@ from PIL import Image
 from tests.test_scripts_end_to_end import TINY, run_script
 
 
-def write_scenes(root, count, size=(24, 30)):
+def write_scenes(root, count, size=(24, 30), prefix="scene"):
     """Coloured rectangles on black, of a size that is not the model's (centre crop)."""
     rng = np.random.default_rng(0)
     os.makedirs(root)
@@ -18,7 +18,7 @@ def write_scenes(root, count, size=(24, 30)):
         for _ in range(2):
             top, left = rng.integers(0, size[0] - 6), rng.integers(0, size[1] - 6)
             picture[top:top + 6, left:left + 6] = rng.integers(60, 256, 3)
-        Image.fromarray(picture).save(os.path.join(root, f"scene_{i:02d}.png"))
+        Image.fromarray(picture).save(os.path.join(root, f"{prefix}_{i:02d}.png"))
 
 
 def test_train_evaluate_export_predict_on_a_folder(tmp_path):
@@ -58,3 +58,34 @@ def test_train_evaluate_export_predict_on_a_folder(tmp_path):
                          f"--output_dir={tmp_path / 'predictions'}")
     assert predict.returncode == 0, predict.stderr[-2000:]
     assert "fitted 30x24 to 16x16 (center)" in predict.stderr
+
+
+def test_five_pictures_train_inspect_and_export(tmp_path):
+    """None of photo_00..04 falls in the default 10% test share: evaluate.py says so with the
+    counts and the ways out, and both ways work (the training split; a larger share)."""
+    pictures, run = str(tmp_path / "pictures"), str(tmp_path / "run")
+    write_scenes(pictures, 5, prefix="photo")
+    train = run_script("train.py", f"--model_dir={run}", "--num_steps=2",
+                       f"--dataset=images:{pictures}", "--resolution=16", *TINY)
+    assert train.returncode == 0, train.stderr[-2000:]
+    empty = run_script("evaluate.py", f"--model_dir={run}", "--batch_size=4")
+    assert empty.returncode == 2
+    line = empty.stderr.strip().splitlines()[-1]
+    assert "has no test picture: 5 of its 5 pictures are for training, 0 held out" in line
+    assert "--split=train" in line and "test=0.4" in line
+    on_train = run_script("evaluate.py", f"--model_dir={run}", "--batch_size=4",
+                          "--split=train")
+    assert on_train.returncode == 0, on_train.stderr[-2000:]
+    assert "5 train pictures" in on_train.stdout
+    assert "the folder has 5 train pictures, so 5 are scored" in on_train.stderr
+    with open(os.path.join(run, "eval", "inspect.json")) as f:
+        table = json.load(f)
+    assert table["num_images"] == 5 and table["split"] == "train"
+    held_out = run_script("evaluate.py", f"--model_dir={run}", "--batch_size=4",
+                          f"--dataset=images:{pictures}?test=0.4")
+    assert held_out.returncode == 0, held_out.stderr[-2000:]
+    assert "2 test pictures" in held_out.stdout  # photo_00 and photo_04
+    export_dir = str(tmp_path / "export")
+    export = run_script("export.py", f"--model_dir={run}", f"--export_dir={export_dir}")
+    assert export.returncode == 0, export.stderr[-2000:]
+    assert os.path.exists(os.path.join(export_dir, "saved_model.pb"))

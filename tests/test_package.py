@@ -12,6 +12,7 @@ from keras_slots import cli
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCRIPTS = sorted(name[:-3] for name in os.listdir(os.path.join(ROOT, "scripts"))
                  if name.endswith(".py") and name != "__init__.py")
+COMMAND_NAMES = {"import_checkpoint": "import"}  # keras-slots-<name>, where it is shorter.
 
 
 def _pyproject():
@@ -23,8 +24,9 @@ def test_every_script_is_a_console_command():
     project = _pyproject()
     commands = project["project"]["scripts"]
     assert sorted(cli.SCRIPTS) == SCRIPTS
-    assert commands == {f"keras-slots-{name.replace('_', '-')}": f"keras_slots.cli:{name}"
-                        for name in SCRIPTS}
+    assert commands == {
+        f"keras-slots-{COMMAND_NAMES.get(name, name).replace('_', '-')}": f"keras_slots.cli:{name}"
+        for name in SCRIPTS}
     for name in SCRIPTS:
         assert callable(getattr(cli, name))
     setuptools = project["tool"]["setuptools"]

@@ -4,7 +4,7 @@ The spec is accepted wherever a dataset name is: `--dataset` of train.py, evalua
 visualize.py, `get_dataset`, `get_train_stream`, `registry.get`. Its full form, which
 train.py records in the run's config, says how pictures are prepared:
 
-    images:PATH?size=HxW&crop=center&skip_bad=1
+    images:PATH?size=HxW&crop=center&skip_bad=1&test=0.1
 
     size      the model's input size (train.py fills it in from the model config).
     crop      "center" (default): the largest centred window with the model's aspect
@@ -12,14 +12,16 @@ train.py records in the run's config, says how pictures are prepared:
               (see keras_slots.images.fit_image).
     skip_bad  1: files that cannot be decoded are left out and counted in a warning;
               absent or 0: the first such file stops with a DataError naming it.
+    test      the share of pictures held out for evaluation, in [0, 1) (default 0.1);
+              a folder of a handful of pictures may need more, e.g. test=0.4.
 
 Pictures: every .png, .jpg and .jpeg file (any case) under PATH, recursively, hidden
 files and folders excepted, in the order of their path relative to PATH. RGBA pictures
 lose their alpha channel and grayscale ones are repeated to RGB.
 
 Split: a picture belongs to "test" when the SHA-1 of its relative path (with "/") falls
-in the lowest TEST_FRACTION of hash values, so adding or removing files never moves
-another file between train and test.
+in the lowest `test` share of hash values (TEST_FRACTION unless the spec says), so adding
+or removing files never moves another file between train and test.
 
 Ground truth (optional): PATH/masks.npz with "files" (relative paths), "ids" uint8
 [N, h, w] (the entity id of every pixel, at the stored picture size), "num_entities" and
@@ -52,7 +54,7 @@ PREFIX = registry.FOLDER_PREFIX
 EXTENSIONS = (".png", ".jpg", ".jpeg")
 MASKS_FILE = "masks.npz"
 TEST_FRACTION = 0.1
-_OPTIONS = ("size", "crop", "skip_bad")
+_OPTIONS = ("size", "crop", "skip_bad", "test")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -63,12 +65,15 @@ class FolderSpec:
     size: Optional[tuple] = None
     crop: str = "center"
     skip_bad: bool = False
+    test: float = TEST_FRACTION
 
     def __str__(self):
         options = [f"size={self.size[0]}x{self.size[1]}"] if self.size else []
         options.append(f"crop={self.crop}")
         if self.skip_bad:
             options.append("skip_bad=1")
+        if self.test != TEST_FRACTION:  # Specs saved before the option read the same.
+            options.append(f"test={self.test:g}")
         return f"{PREFIX}{self.path}?{'&'.join(options)}"
 
 
@@ -173,6 +178,14 @@ def parse(name):
         if fields["skip_bad"] not in ("0", "1"):
             raise DataError(f"skip_bad must be 0 or 1 in {name!r}")
         spec = dataclasses.replace(spec, skip_bad=fields["skip_bad"] == "1")
+    if "test" in fields:
+        try:
+            share = float(fields["test"])
+        except ValueError:
+            share = -1.0
+        if not 0.0 <= share < 1.0:
+            raise DataError(f"test must be a share in [0, 1), e.g. test=0.3, in {name!r}")
+        spec = dataclasses.replace(spec, test=share)
     return spec
 
 
@@ -212,10 +225,41 @@ def preprocessing(name):
             "channels": 3}
 
 
-def is_test_file(relative_path):
-    """True when a file (path relative to the folder, "/"-separated) is in the test split."""
+def is_test_file(relative_path, share=TEST_FRACTION):
+    """True when a file (path relative to the folder, "/"-separated) is in the test split
+    of a folder that holds out `share` of its pictures."""
     digest = hashlib.sha1(relative_path.encode("utf-8")).digest()
-    return int.from_bytes(digest[:8], "big") < TEST_FRACTION * 2.0 ** 64
+    return int.from_bytes(digest[:8], "big") < share * 2.0 ** 64
+
+
+def check_split(info, split, asked):
+    """How many pictures of a folder's split to read when `asked` are wanted.
+
+    Args:
+        info: the folder's FolderInfo.
+        split: "train" or "test".
+        asked: pictures wanted.
+
+    Returns:
+        min(asked, pictures in the split).
+
+    Raises:
+        DataError: when the split is empty, giving the counts and the ways out.
+    """
+    have = info.test_size if split == "test" else info.train_size
+    if have > 0:
+        return min(asked, have)
+    total = info.train_size + info.test_size
+    spec = info.spec
+    if split == "test":
+        raise DataError(
+            f"image folder {spec.path} has no test picture: {info.train_size} of its {total} "
+            f"pictures are for training, {info.test_size} held out (a picture is held out "
+            f"when the hash of its path falls in the lowest {spec.test:.0%}); score the "
+            f"training pictures with --split=train, or hold out more with the spec option "
+            f"test=F, e.g. --dataset='images:{spec.path}?test=0.4'")
+    raise DataError(f"image folder {spec.path} has no training picture: all {total} are "
+                    f"held out for testing; lower the spec's test share (test=F)")
 
 
 def list_pictures(root):
@@ -287,8 +331,8 @@ def scan(name):
     if not good:
         raise DataError(f"image folder {root} holds no picture that can be decoded")
     truth = _read_ground_truth(root, shapes)
-    test = tuple(r for r in good if is_test_file(r))
-    train = tuple(r for r in good if not is_test_file(r))
+    test = tuple(r for r in good if is_test_file(r, spec.test))
+    train = tuple(r for r in good if not is_test_file(r, spec.test))
     return Contents(root, train, test, tuple(skipped), truth)
 
 

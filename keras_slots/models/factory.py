@@ -1,10 +1,14 @@
 """The one place that maps a model config to layers and a built model."""
 
-from keras_slots import precision
 from keras_slots.layers import CNNEncoder, SlotAttention, SlotMLP, SpatialBroadcastDecoder
 from keras_slots.models.autoencoder import SlotAttentionAutoEncoder
 from keras_slots.models.set_prediction import SlotAttentionSetPredictor
 from keras_slots.set_prediction import targets
+
+
+def keras_policy(dtype):
+    """The Keras dtype policy of a compute dtype: weights stay float32 in both cases."""
+    return "mixed_bfloat16" if dtype == "bfloat16" else "float32"
 
 
 def build_layers(model_config, dtype=None, seed=None):
@@ -43,13 +47,13 @@ def create_model(model_config, compute_dtype="float32", seed=None):
     Args:
         model_config: a ModelConfig.
         compute_dtype: "float32", or "bfloat16" (bfloat16 compute, float32 weights); see
-            `precision.resolve` for choosing one per machine.
+            `keras_slots.precision.resolve` for choosing one per machine.
         seed: seed of the slot noise when no explicit seed is passed.
 
     Returns:
         A built SlotAttentionAutoEncoder.
     """
-    policy = precision.keras_policy(compute_dtype)
+    policy = keras_policy(compute_dtype)
     model = SlotAttentionAutoEncoder(**build_layers(model_config, dtype=policy, seed=seed),
                                      dtype=policy)
     model.build((None, *model_config.resolution, 3))
@@ -68,7 +72,7 @@ def create_set_predictor(model_config, compute_dtype="float32", seed=None):
         A built SlotAttentionSetPredictor predicting `targets.ELEMENT_SIZE` numbers per slot.
     """
     c = model_config
-    policy = precision.keras_policy(compute_dtype)
+    policy = keras_policy(compute_dtype)
     model = SlotAttentionSetPredictor(
         resolution=c.resolution, num_slots=c.num_slots, slot_size=c.slot_size,
         num_iterations=c.num_iterations, mlp_hidden_size=c.mlp_hidden_size,

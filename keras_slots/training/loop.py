@@ -12,7 +12,7 @@ import tensorflow as tf
 
 from keras_slots import precision
 from keras_slots.tasks import get_task
-from keras_slots.training import checkpoints, distribute
+from keras_slots.training import checkpoints, distribute, warm_start
 from keras_slots.training.progress import ProgressBar
 from keras_slots.training.schedule import WarmupExponentialDecay
 
@@ -124,6 +124,9 @@ def set_up(config, model_dir, *, task=None, strategy=None, data_dir=None,
         step = tf.Variable(0, dtype=tf.int64, name="step")
     data_position = tf.Variable(-1, dtype=tf.int64, trainable=False, name="data_position")
     manager = _restore(model, optimizer, step, data_position, out_dir, tc.keep_checkpoints)
+    if manager.latest_checkpoint is None and tc.init_from:
+        count = warm_start.copy_weights(model, tc.init_from)
+        logging.info("warm start: %d weights from %s", count, tc.init_from)
     writer = tf.summary.create_file_writer(os.path.join(model_dir, "train")) if chief else None
     return TrainState(
         model=model, optimizer=optimizer, schedule=schedule, step=step, manager=manager,

@@ -37,6 +37,25 @@ def test_spec_round_trip_and_errors(tmp_path):
         folder.complete("images:x?size=9", (8, 8))
 
 
+def test_test_share_option(tmp_path):
+    spec = folder.parse("images:/data/x?size=8x8&test=0.4")
+    assert spec.test == 0.4 and folder.parse(str(spec)) == spec
+    assert "test=" not in str(folder.parse("images:/data/x?test=0.1"))  # the default
+    for bad in ("1", "-0.1", "half"):
+        with pytest.raises(DataError, match=r"test must be a share in \[0, 1\)"):
+            folder.parse(f"images:x?test={bad}")
+    root = str(tmp_path / "pics")
+    write_pictures(root, 40)
+    default, more = folder.scan(spec_of(root)), folder.scan(spec_of(root, extra="?test=0.5"))
+    assert set(default.test) < set(more.test) and len(more.test) > 2 * len(default.test)
+    assert folder.scan(spec_of(root, extra="?test=0")).test == ()
+    info = catalog.get(spec_of(root, extra="?test=0"))
+    with pytest.raises(DataError, match="has no test picture: 40 of its 40 pictures"):
+        folder.check_split(info, "test", 8)
+    assert folder.check_split(info, "train", 8) == 8
+    assert folder.check_split(info, "train", 100) == 40
+
+
 def test_split_is_stable_when_files_are_added(tmp_path):
     root = str(tmp_path / "pics")
     write_pictures(root, 40)

@@ -31,7 +31,8 @@ def make_scene(rng, num_objects, num_rows=10):
 
 
 def reference_ap(pred, target, threshold):
-    """The definition as a plain loop: rank every prediction by score (ties: later first),
+    """The definition as a plain loop: rank every prediction as the paper's code does
+    (numpy's default argsort of the flattened last column, in the dtype given, reversed),
     find the nearest same-property real target among all of them, hit iff close enough
     and not yet detected; then the area under the right-to-left maximum of precision."""
     def properties(row):
@@ -39,11 +40,10 @@ def reference_ap(pred, target, threshold):
                 int(np.argmax(row[7:10])), int(np.argmax(row[10:18])))
 
     batch, slots = pred.shape[:2]
-    flat = [(float(pred[b, s, 18]), b * slots + s) for b in range(batch) for s in range(slots)]
-    flat.sort(key=lambda item: (item[0], item[1]), reverse=True)
+    flat_scores = np.reshape(pred, [batch * slots, pred.shape[2]])[:, -1]
     detected, hits = set(), []
-    for _, flat_index in flat:
-        b, s = divmod(flat_index, slots)
+    for flat_index in np.argsort(flat_scores, axis=0)[::-1]:
+        b, s = divmod(int(flat_index), slots)
         best, best_distance = None, np.inf
         for t in range(target.shape[1]):
             if target[b, t, 18] == 0 or properties(pred[b, s]) != properties(target[b, t]):
@@ -155,7 +155,9 @@ def test_more_predictions_than_targets_and_padding():
     assert ap(pred, target) == pytest.approx(0.1)
 
 
-def test_ranking_is_global_across_images_and_ties_go_to_the_later_prediction():
+def test_ranking_is_global_across_images_and_few_ties_go_to_the_later_prediction():
+    """With 16 scores or fewer numpy's default sort keeps tied scores in index order, so
+    the reversed ranking visits the later one first."""
     target = np.zeros((2, 2, 19))
     target[0, 0] = make_object(color=0)
     target[1, 0] = make_object(shape=1)
@@ -168,6 +170,47 @@ def test_ranking_is_global_across_images_and_ties_go_to_the_later_prediction():
                                   [[False, True], [True, False]])
     # ranked T, F, T, F: precision 1, 1/2, 2/3 at recall 1/2, 1/2, 1 -> 1/2 + 1/3.
     assert metrics.average_precision(pred, target) == pytest.approx(1 / 2 + 1 / 3)
+
+
+def tied_case(rng, num_images=12):
+    """Noisy float32 predictions whose confidences tie often: many exactly 1.0 (saturated
+    sigmoids), the rest drawn from a few levels."""
+    target = np.stack([make_scene(rng, rng.integers(1, 11)) for _ in range(num_images)])
+    pred = target[:, rng.permutation(10)].copy()
+    pred[:, :, :3] += rng.normal(0, 0.05, size=pred[:, :, :3].shape)
+    swap = rng.random(pred.shape[:2]) < 0.25
+    pred[swap, 10:18] = np.roll(pred[swap, 10:18], 1, axis=-1)
+    levels = rng.choice([1.0, 1.0, 1.0, 0.5, 0.25], size=pred.shape[:2])
+    pred[:, :, 18] = levels
+    return pred.astype(np.float32), target
+
+
+def test_many_tied_scores_rank_as_the_papers_code():
+    """The paper's code ranks with numpy's default argsort (not stable). On 40 tied cases x
+    5 thresholds AP equals the loop that ranks that way; the ties must matter, so the
+    stable order (what `ranking` used before) differs from it on most cases."""
+    rng = np.random.default_rng(30)
+    differs = 0
+    for case in range(40):
+        pred, target = tied_case(rng)
+        flat = pred[:, :, 18].ravel()
+        stable = np.argsort(flat, kind="stable")[::-1]
+        differs += not np.array_equal(metrics.ranking(flat), stable)
+        np.testing.assert_array_equal(metrics.ranking(flat), np.argsort(flat)[::-1])
+        for threshold in metrics.DISTANCE_THRESHOLDS:
+            expected = reference_ap(pred, target, threshold)
+            assert metrics.average_precision(pred, target, threshold) == pytest.approx(
+                expected, abs=1e-6), (case, threshold)
+    assert differs > 20
+
+
+def test_all_confidences_one_rank_as_the_papers_code():
+    rng = np.random.default_rng(7)
+    pred, target = tied_case(rng, num_images=20)
+    pred[:, :, 18] = 1.0
+    for threshold in metrics.DISTANCE_THRESHOLDS:
+        assert metrics.average_precision(pred, target, threshold) == pytest.approx(
+            reference_ap(pred, target, threshold), abs=1e-6)
 
 
 def test_interpolation_example():
