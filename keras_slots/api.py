@@ -83,7 +83,7 @@ def train(model_dir, preset="tetrominoes_cpu", **fields):
     from keras_slots.training import loop
 
     config = config_lib.get_preset(preset)
-    config = config.override(**config_lib.qualified(config, fields))
+    config = config.override(**config_lib.qualified(config.model, fields))
     loop.train(config, model_dir)
     return load(model_dir)
 

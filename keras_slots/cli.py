@@ -116,21 +116,26 @@ def _one_line(error):
     return text[0] if text else repr(error)
 
 
+def run_program(module):
+    """Runs the program `module` (one of keras_slots.scripts) as the main program: its flags
+    are the ones `--help` lists, its `main` runs under `run`."""
+    from absl import flags
+
+    for flag in flags.FLAGS.get_key_flags_for_module(module):  # --help lists them.
+        flags.FLAGS.register_key_flag_for_module(sys.argv[0], flag)
+    run(module.main)
+
+
 def _console_command(name):
-    """The console command of the program scripts/<name>.py (keras_slots.scripts.<name>)."""
+    """The console command of the program keras_slots.scripts.<name>."""
 
     def command():
         import importlib
 
-        from absl import flags
-
-        module = importlib.import_module(f"keras_slots.scripts.{name}")
-        for flag in flags.FLAGS.get_flags_for_module(module):  # --help lists them.
-            flags.FLAGS.register_key_flag_for_module(sys.argv[0], flag)
-        run(module.main)
+        run_program(importlib.import_module(f"keras_slots.scripts.{name}"))
 
     command.__name__ = command.__qualname__ = name
-    command.__doc__ = f"Runs scripts/{name}.py (installed as keras_slots.scripts.{name})."
+    command.__doc__ = f"Runs the program keras_slots.scripts.{name} (scripts/{name}.py)."
     return command
 
 

@@ -233,27 +233,26 @@ class Config:
         return out
 
 
-def qualified(config, fields):
+def qualified(model_config, fields):
     """{"num_steps": 300, "num_slots": 5} -> {"train.num_steps": 300, "model.num_slots": 5}.
 
-    Names already qualified ("train.x", "model.x") are kept.
+    Args:
+        model_config: the run's model section (decides which model fields exist).
+        fields: {field name: value}; names already qualified ("train.x") are kept.
 
     Raises:
         ValueError: for a name that is a field of neither section.
     """
     train = {f.name for f in dataclasses.fields(TrainConfig)}
-    model = {f.name for f in dataclasses.fields(type(config.model))}
+    model = {f.name for f in dataclasses.fields(type(model_config))}
     out = {}
     for name, value in fields.items():
-        if "." in name:
-            out[name] = value
-        elif name in train:
-            out[f"train.{name}"] = value
-        elif name in model:
-            out[f"model.{name}"] = value
+        if "." in name or name in train or name in model:
+            section = "" if "." in name else "train." if name in train else "model."
+            out[section + name] = value
         else:
-            raise ValueError(f"unknown config field {name!r}; fields: "
-                             f"{', '.join(sorted(train | model))}")
+            raise ValueError(f"{name!r} is not a config field of this preset (TrainConfig or "
+                             f"{type(model_config).__name__})")
     return out
 
 

@@ -147,8 +147,7 @@ def changes(holders, model_config, set_items=()):
             out[key] = json.loads(value)
         except json.JSONDecodeError:
             out[key] = value
-    train = {f.name for f in dataclasses.fields(config_lib.TrainConfig)}
-    model = {f.name for f in dataclasses.fields(type(model_config))}
+    parsed = {}
     for name, holder in holders.items():
         value = holder.value
         if value is None:
@@ -165,11 +164,6 @@ def changes(holders, model_config, set_items=()):
                 value = json.loads(value)
             except json.JSONDecodeError as e:
                 raise ValueError(f"--{name} takes a JSON object: {e}") from None
-        if name in train:
-            out[f"train.{name}"] = value
-        elif name in model:
-            out[f"model.{name}"] = value
-        else:
-            raise ValueError(f"--{name} is not a field of this preset's model "
-                             f"({type(model_config).__name__})")
+        parsed[name] = value
+    out.update(config_lib.qualified(model_config, parsed))
     return out

@@ -57,7 +57,7 @@ def test_flags_parse_by_kind_and_win_over_set():
 
 def test_a_field_of_the_other_task_or_a_bad_value_is_refused():
     objects = config_lib.get_preset("tetrominoes").model
-    with pytest.raises(ValueError, match="--encoder_strides is not a field of this preset"):
+    with pytest.raises(ValueError, match="'encoder_strides' is not a config field of this"):
         config_flags.changes(fresh(["--encoder_strides=1,2"]), objects)
     with pytest.raises(ValueError, match="comma-separated integers"):
         config_flags.changes(fresh(["--decoder_channels=8,x"]), objects)

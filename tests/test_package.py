@@ -10,7 +10,8 @@ import pytest
 from keras_slots import cli
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SCRIPTS = sorted(name[:-3] for name in os.listdir(os.path.join(ROOT, "scripts"))
+PROGRAMS = os.path.join(ROOT, "keras_slots", "scripts")
+SCRIPTS = sorted(name[:-3] for name in os.listdir(PROGRAMS)
                  if name.endswith(".py") and name != "__init__.py")
 COMMAND_NAMES = {"import_checkpoint": "import"}  # keras-slots-<name>, where it is shorter.
 
@@ -30,11 +31,13 @@ def test_every_script_is_a_console_command():
     for name in SCRIPTS:
         assert callable(getattr(cli, name))
     setuptools = project["tool"]["setuptools"]
-    assert setuptools["package-dir"] == {"keras_slots.scripts": "scripts"}
+    assert "package-dir" not in setuptools  # the programs are a package of the library
     packages = {os.path.relpath(folder, ROOT).replace(os.sep, ".")
                 for folder, _, files in os.walk(os.path.join(ROOT, "keras_slots"))
                 if "__init__.py" in files}
-    assert set(setuptools["packages"]) == packages | {"keras_slots.scripts"}
+    assert set(setuptools["packages"]) == packages and "keras_slots.scripts" in packages
+    shims = sorted(n[:-3] for n in os.listdir(os.path.join(ROOT, "scripts")) if n.endswith(".py"))
+    assert shims == SCRIPTS  # scripts/<name>.py for each program
 
 
 def test_runtime_and_test_dependencies_cover_the_pins():
@@ -57,8 +60,21 @@ def _name(requirement):
 
 def test_scripts_do_not_touch_sys_path():
     for name in SCRIPTS:
-        with open(os.path.join(ROOT, "scripts", f"{name}.py")) as f:
-            assert "sys.path" not in f.read(), name
+        for path in (os.path.join(ROOT, "scripts", f"{name}.py"),
+                     os.path.join(PROGRAMS, f"{name}.py")):
+            with open(path) as f:
+                assert "sys.path" not in f.read(), path
+
+
+def test_programs_import_from_a_checkout_as_from_an_install(tmp_path):
+    """keras_slots.scripts is part of the checkout's package: the console commands find the
+    programs when a checkout is on PYTHONPATH, not only after installation."""
+    env = dict(os.environ, PYTHONPATH=ROOT)
+    proc = subprocess.run([sys.executable, "-c", "import keras_slots.scripts.train as t; "
+                           "print(t.__file__)"], capture_output=True, text=True, timeout=300,
+                          env=env, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.strip() == os.path.join(PROGRAMS, "train.py")
 
 
 @pytest.mark.parametrize("name", ["train", "check_data"])

@@ -91,14 +91,26 @@ def test_ari_edge_case_states_both_conventions_exactly():
 
 
 def _script_flags():
-    """{script name: {flag name: DEFINE kind}} from `flags.DEFINE_*("name"` in scripts/*.py."""
+    """{script name: {flag name: DEFINE kind}} of the programs in keras_slots/scripts/*.py:
+    their `flags.DEFINE_*("name"` and, where they call config_flags.define, every config
+    field but the skipped ones."""
+    from keras_slots import config_flags
+
+    generated = {name: "bool" if kind is bool else "string"
+                 for name, (kind, _) in config_flags.fields().items()}
     flags = {}
-    for path in sorted(glob.glob(os.path.join(ROOT, "scripts", "*.py"))):
+    for path in sorted(glob.glob(os.path.join(ROOT, "keras_slots", "scripts", "*.py"))):
         name = os.path.basename(path)[:-3]
         if name == "__init__":
             continue
-        found = re.findall(r"flags\.DEFINE_(\w+)\(\s*[\"'](\w+)[\"']", _read(path))
-        flags[name] = {flag: kind for kind, flag in found}
+        source = _read(path)
+        found = {flag: kind for kind, flag in
+                 re.findall(r"flags\.DEFINE_(\w+)\(\s*[\"'](\w+)[\"']", source)}
+        call = re.search(r"config_flags\.define\(([^)]*)\)", source)
+        if call:
+            skip = set(re.findall(r"[\"'](\w+)[\"']", call.group(1)))
+            found = {**{k: v for k, v in generated.items() if k not in skip}, **found}
+        flags[name] = found
     return flags
 
 
