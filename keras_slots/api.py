@@ -44,8 +44,6 @@ def load(name_or_path):
 
     if tf.io.gfile.exists(os.path.join(path, checkpoints.CONFIG_FILE)):
         model, config, step = checkpoints.restore_model(path, compute_dtype="float32")
-        from keras_slots.export import run_metadata
-
         return Pretrained(model, run_metadata(config, step))
     import keras
 
@@ -86,6 +84,40 @@ def train(model_dir, preset="tetrominoes_cpu", **fields):
     config = config.override(**config_lib.qualified(config.model, fields))
     loop.train(config, model_dir)
     return load(model_dir)
+
+
+def run_metadata(config, step):
+    """What an export records of a run: preset, task, step, config and input preprocessing."""
+    import dataclasses
+
+    return {"preset": config.name, "task": config.task, "step": step,
+            "config": dataclasses.asdict(config),
+            "input": "serving_default: uint8 images [B, H, W, 3] in 0..255",
+            "preprocessing": run_preprocessing(config)}
+
+
+def run_preprocessing(config):
+    """How pictures become the inputs of a run's model, as its exports record it.
+
+    Args:
+        config: the run's Config.
+
+    Returns:
+        dict (see DatasetInfo.preprocessing): the run's `train.preprocessing` when it has
+        one (e.g. a model imported from the paper's code, keras_slots.released), else its
+        dataset's; set prediction: the whole frame resized (set_prediction.serving).
+    """
+    from keras_slots.config import SET_PREDICTION
+
+    if config.train.preprocessing:
+        return dict(config.train.preprocessing)
+    if config.task == SET_PREDICTION:
+        from keras_slots.set_prediction import serving
+
+        return dict(serving.PREPROCESSING)
+    from keras_slots.data import catalog
+
+    return catalog.preprocessing(config.train.dataset)
 
 
 class Pretrained:

@@ -290,9 +290,6 @@ def _require_choice(config, name, choices):
 
 
 def _build(cls, values):
-    if cls is TrainConfig and "mixed_precision" in values:  # Configs saved before `precision`.
-        values = dict(values)
-        values["precision"] = "bfloat16" if values.pop("mixed_precision") else "float32"
     names = {f.name for f in dataclasses.fields(cls)}
     unknown = set(values) - names
     if unknown:

@@ -61,40 +61,6 @@ def export_saved_model(model, export_dir, metadata, num_slots=None, num_iteratio
     return write_serving_export(model, run, export_dir, metadata)
 
 
-def run_metadata(config, step):
-    """What an export records of a run: preset, task, step, config and input preprocessing."""
-    import dataclasses
-
-    return {"preset": config.name, "task": config.task, "step": step,
-            "config": dataclasses.asdict(config),
-            "input": "serving_default: uint8 images [B, H, W, 3] in 0..255",
-            "preprocessing": run_preprocessing(config)}
-
-
-def run_preprocessing(config):
-    """How pictures become the inputs of a run's model, as its exports record it.
-
-    Args:
-        config: the run's Config.
-
-    Returns:
-        dict (see DatasetInfo.preprocessing): the run's `train.preprocessing` when it has
-        one (e.g. a model imported from the paper's code, keras_slots.released), else its
-        dataset's; set prediction: the whole frame resized (set_prediction.serving).
-    """
-    from keras_slots.config import SET_PREDICTION
-
-    if config.train.preprocessing:
-        return dict(config.train.preprocessing)
-    if config.task == SET_PREDICTION:
-        from keras_slots.set_prediction import serving
-
-        return dict(serving.PREPROCESSING)
-    from keras_slots.data import catalog
-
-    return catalog.preprocessing(config.train.dataset)
-
-
 def shared_slot_noise(model, images, seed, num_slots=None):
     """Slot noise drawn once and shared by every image of a batch.
 

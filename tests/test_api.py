@@ -58,7 +58,7 @@ def test_run_folder_and_its_export_give_the_same_outputs(tmp_path):
     from_run = keras_slots.load(run)
     model, config, step = checkpoints.restore_model(run, compute_dtype="float32")
     export.export_saved_model(model, str(tmp_path / "export"),
-                              export.run_metadata(config, step))
+                              keras_slots.api.run_metadata(config, step))
     from_export = keras_slots.load(str(tmp_path / "export"))
     images = np.random.default_rng(2).integers(0, 256, (2, 35, 35, 3), dtype=np.uint8)
     a, b = from_run.predict(images), from_export.predict(images)

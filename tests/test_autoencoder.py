@@ -123,9 +123,9 @@ def test_slot_mlp_baseline_runs_and_has_no_attention_output():
         model(_images(2), num_iterations=2)
 
 
-def test_model_keras_file_written_before_layers_were_arguments_still_loads(tmp_path):
-    """An old model.keras holds ModelConfig fields as the model config; from_config rebuilds
-    the same layers, so its weights load and the outputs match."""
+def test_model_keras_file_written_before_layers_were_arguments_is_refused(tmp_path):
+    """An old model.keras holds ModelConfig fields as the model config (no shipped file does):
+    loading it says so in one line instead of failing inside Keras."""
     import json
     import zipfile
 
@@ -145,8 +145,9 @@ def test_model_keras_file_written_before_layers_were_arguments_still_loads(tmp_p
                 saved["config"] = json.loads(json.dumps(old_config))  # tuples -> lists
                 data = json.dumps(saved).encode()
             dst.writestr(item, data)
-    loaded = keras.saving.load_model(old_path)
-    assert isinstance(loaded, SlotAttentionAutoEncoder) and loaded.slot_attention.implicit_grad
+    with pytest.raises(ValueError, match="older keras_slots"):
+        keras.saving.load_model(old_path)
+    loaded = keras.saving.load_model(new_path)
     np.testing.assert_array_equal(loaded(_images(2), seed=SEED)["masks"].numpy(), expected)
 
 

@@ -117,26 +117,9 @@ class SlotAttentionAutoEncoder(keras.Model):
     @classmethod
     def from_config(cls, config):
         config = dict(config)
-        if _OLD_FORMAT_KEY in config:
-            return _from_old_config(cls, config)
+        if _OLD_FORMAT_KEY in config:  # ModelConfig fields: files of before 2026-11.
+            raise ValueError("this model.keras holds the model config of an older keras_slots "
+                             "(before the layers were arguments); export its run again")
         for name in ("encoder", "slot_attention", "decoder"):
             config[name] = keras.layers.deserialize(config[name])
         return cls(**config)
-
-
-def _from_old_config(cls, config):
-    """Rebuilds a model saved with ModelConfig fields as its config (model.keras files
-    written before the layers became arguments), with the same layers and weight paths."""
-    import dataclasses
-
-    from keras_slots.config import ModelConfig
-    from keras_slots.models import factory  # Imported here: the factory imports this module.
-
-    fields = {f.name for f in dataclasses.fields(ModelConfig)}
-    model_config = ModelConfig(**{k: tuple(v) if isinstance(v, list) else v
-                                  for k, v in config.items() if k in fields})
-    rest = {k: v for k, v in config.items() if k not in fields and k != "seed"}
-    dtype = rest.pop("dtype", None)
-    policy = keras.dtype_policies.deserialize(dtype) if isinstance(dtype, dict) else dtype
-    layers = factory.build_layers(model_config, dtype=policy, seed=config.get("seed"))
-    return cls(**layers, dtype=policy, **rest)

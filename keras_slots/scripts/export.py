@@ -26,7 +26,8 @@ def main(argv):
         raise app.UsageError(f"unexpected arguments: {argv[1:]}")
     cli.require_at_least_one(_NUM_SLOTS, _NUM_ITERATIONS)
     from keras_slots.config import SET_PREDICTION
-    from keras_slots.export import export_saved_model, run_metadata
+    from keras_slots.api import run_metadata
+    from keras_slots.export import export_saved_model
     from keras_slots.training import checkpoints
 
     # float32 graphs run at full speed on every CPU and GPU; bf16 is slow where emulated.
