@@ -239,9 +239,8 @@ def _locate(name_or_path):
         if any(tf.io.gfile.exists(os.path.join(path, name))
                for name in (checkpoints.CONFIG_FILE, export.METADATA_FILE)):
             return path
-    shipped = sorted(n for n in os.listdir(PRESETS_DIR)
-                     if os.path.isdir(os.path.join(PRESETS_DIR, n))) if os.path.isdir(
-        PRESETS_DIR) else []
+    shipped = sorted(n for n in os.listdir(PRESETS_DIR) if os.path.exists(
+        os.path.join(PRESETS_DIR, n, export.METADATA_FILE))) if os.path.isdir(PRESETS_DIR) else []
     raise ValueError(f"{name_or_path!r} is neither a shipped model ({', '.join(shipped)}) nor "
                      f"a folder holding an export (keras_slots.json) or a run (config.json)")
 

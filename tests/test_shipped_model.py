@@ -45,7 +45,8 @@ def test_load_by_name_segments_the_sample_pictures(name):
     from PIL import Image
 
     samples = os.path.join(ROOT, "docs", "samples", name)
-    pictures = [np.asarray(Image.open(os.path.join(samples, f))) for f in sorted(os.listdir(samples))]
+    pictures = [np.asarray(Image.open(os.path.join(samples, f)))
+                for f in sorted(os.listdir(samples))]
     out = keras_slots.load(name).predict(pictures)
     assert out["segmentation"].shape == (len(pictures), *pictures[0].shape[:2])
     used = [len(np.unique(seg)) for seg in out["segmentation"]]
