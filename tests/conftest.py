@@ -49,3 +49,24 @@ def run_script(name, *args, timeout=300, env=None, **kwargs):
     return subprocess.run([sys.executable, os.path.join(SCRIPTS, name), *args],
                           capture_output=True, text=True, timeout=timeout,
                           env=env or SCRIPT_ENV, **kwargs)
+
+
+_EXIT_STATUS = []
+
+
+def pytest_sessionfinish(session, exitstatus):
+    _EXIT_STATUS.append(int(exitstatus))
+
+
+def pytest_unconfigure(config):
+    """Ends the test process once pytest has reported, with pytest's exit status.
+
+    In-process tests leave tf.data threads that run the built-in generators (Python code);
+    such a thread cannot take the interpreter lock back once shutdown has begun, and the
+    process hung after its last line ("N passed") in a clean-clone CI run. The programs end
+    the same way (keras_slots.cli._exit_now).
+    """
+    if _EXIT_STATUS:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(_EXIT_STATUS[-1])
