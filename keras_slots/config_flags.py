@@ -147,12 +147,13 @@ def changes(holders, model_config, set_items=()):
             out[key] = json.loads(value)
         except json.JSONDecodeError:
             out[key] = value
+    kinds = {name: kind for name, (kind, _) in fields().items()}
     parsed = {}
     for name, holder in holders.items():
         value = holder.value
         if value is None:
             continue
-        kind = fields()[name][0]
+        kind = kinds[name]
         if kind in (tuple, "tuple"):
             try:
                 value = tuple(int(v) for v in value)

@@ -22,15 +22,14 @@ import dataclasses
 import os
 import re
 
-import keras
 import numpy as np
 import tensorflow as tf
 
 from keras_slots import files
 from keras_slots.config import OBJECT_DISCOVERY, SET_PREDICTION, get_preset
 from keras_slots.resolution import at_resolution
-from keras_slots.training import checkpoints
-from keras_slots.training.schedule import WarmupExponentialDecay
+from keras_slots.models.factory import weights_by_path
+from keras_slots.training import checkpoints, loop
 
 PREFIX = "network/layer_with_weights-0/"
 VALUE = "/.ATTRIBUTES/VARIABLE_VALUE"
@@ -260,7 +259,7 @@ def build_model(config, released):
     from keras_slots.tasks import get_task  # The tasks import the models.
 
     model = get_task(config.task).build_model(config.model, "float32", seed=config.train.seed)
-    ours = _weights_by_path(model)
+    ours = weights_by_path(model)
     pairs = []
     for released_name, our_name in TABLE[config.task]:
         value, weight = released["weights"][released_name], ours[our_name]
@@ -336,13 +335,9 @@ def _check_target(model_dir, config):
 
 def _write_run(model_dir, config, model, released):
     """Writes the checkpoint (as training.loop.set_up builds its objects), then config.json."""
-    tc = config.train
-    schedule = WarmupExponentialDecay(tc.learning_rate, tc.warmup_steps, tc.decay_rate,
-                                      tc.decay_steps, tc.cooldown_steps, tc.num_steps)
-    optimizer = keras.optimizers.Adam(learning_rate=schedule, epsilon=1e-8)
-    optimizer.build(model.trainable_variables)
+    optimizer = loop.make_optimizer(config.train, model.trainable_variables)[1]
     if released["slots"] is not None:  # Keras 3's Adam has no public setter of its moments.
-        by_path = _weights_by_path(model)
+        by_path = weights_by_path(model)
         for released_name, our_name in TABLE[config.task]:
             index = optimizer._get_variable_index(by_path[our_name])
             m, v = released["slots"][released_name]
@@ -353,16 +348,9 @@ def _write_run(model_dir, config, model, released):
     data_position = tf.Variable(0, dtype=tf.int64, trainable=False, name="data_position")
     checkpoint = tf.train.Checkpoint(model=model, optimizer=optimizer, step=step,
                                      data_position=data_position)
-    manager = checkpoints.make_manager(checkpoint, model_dir, tc.keep_checkpoints)
+    manager = checkpoints.make_manager(checkpoint, model_dir, config.train.keep_checkpoints)
     manager.save(checkpoint_number=released["step"])
     files.write_atomic(os.path.join(model_dir, checkpoints.CONFIG_FILE), config.to_json())
-
-
-def _weights_by_path(model):
-    """{weight path without the model's name: variable}, e.g. 'encoder/conv_0/kernel'."""
-    prefix = model.name + "/"
-    return {w.path[len(prefix):] if w.path.startswith(prefix) else w.path: w
-            for w in model.weights}
 
 
 def _numbers(path):

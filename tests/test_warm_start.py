@@ -5,12 +5,13 @@ import pytest
 import tensorflow as tf
 
 from keras_slots.models import create_model
+from keras_slots.models.factory import weights_by_path
 from keras_slots.training import checkpoints, loop, warm_start
 from tests.conftest import tiny_config
 
 
 def _weights(model):
-    return {warm_start._key(model, w): w.numpy() for w in model.weights}
+    return {key: w.numpy() for key, w in weights_by_path(model).items()}
 
 
 def test_weights_move_to_another_resolution_and_slot_count(tmp_path):

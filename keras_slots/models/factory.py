@@ -11,6 +11,14 @@ def keras_policy(dtype):
     return "mixed_bfloat16" if dtype == "bfloat16" else "float32"
 
 
+def weights_by_path(model):
+    """{weight path inside the model ('encoder/conv_0/kernel'): variable}: the names by which
+    weights move between models of the same layers (warm starts, checkpoint imports)."""
+    prefix = model.name + "/"
+    return {w.path[len(prefix):] if w.path.startswith(prefix) else w.path: w
+            for w in model.weights}
+
+
 def build_layers(model_config, dtype=None, seed=None):
     """Creates (unbuilt) the encoder, slot module and decoder a ModelConfig describes.
 

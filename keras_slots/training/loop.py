@@ -117,10 +117,7 @@ def set_up(config, model_dir, *, task=None, strategy=None, data_dir=None,
     logging.info("precision: %s (%s)", compute_dtype, reason)
     with strategy.scope():
         model = task.build_model(config.model, compute_dtype, seed=tc.seed)
-        schedule = WarmupExponentialDecay(tc.learning_rate, tc.warmup_steps, tc.decay_rate,
-                                          tc.decay_steps, tc.cooldown_steps, tc.num_steps)
-        optimizer = keras.optimizers.Adam(learning_rate=schedule, epsilon=1e-8)
-        optimizer.build(model.trainable_variables)
+        schedule, optimizer = make_optimizer(tc, model.trainable_variables)
         step = tf.Variable(0, dtype=tf.int64, name="step")
     data_position = tf.Variable(-1, dtype=tf.int64, trainable=False, name="data_position")
     manager = _restore(model, optimizer, step, data_position, out_dir, tc.keep_checkpoints)
@@ -138,6 +135,20 @@ def set_up(config, model_dir, *, task=None, strategy=None, data_dir=None,
         summarize=task.make_summaries(model, tc, data_dir) if chief else None,
         agree_to_stop=_make_stop_agreement(strategy),
     )
+
+
+def make_optimizer(train_config, variables):
+    """The run's learning-rate schedule and its Adam, built for `variables`.
+
+    Returns:
+        (WarmupExponentialDecay, keras.optimizers.Adam).
+    """
+    tc = train_config
+    schedule = WarmupExponentialDecay(tc.learning_rate, tc.warmup_steps, tc.decay_rate,
+                                      tc.decay_steps, tc.cooldown_steps, tc.num_steps)
+    optimizer = keras.optimizers.Adam(learning_rate=schedule, epsilon=1e-8)
+    optimizer.build(variables)
+    return schedule, optimizer
 
 
 def _restore(model, optimizer, step, data_position, out_dir, keep):

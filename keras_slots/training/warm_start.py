@@ -12,6 +12,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from keras_slots.models.factory import weights_by_path
+
+
 class WarmStartError(ValueError):
     """The warm-start source cannot be read or does not fit the model."""
 
@@ -39,7 +42,7 @@ def source_weights(path):
             raise WarmStartError(f"--init_from {path}: neither a run folder (config.json) nor "
                                  f"an export (model.keras) nor a .keras file")
         model = keras.saving.load_model(keras_file)
-    return {_key(model, w): np.asarray(w.numpy(), np.float32) for w in model.weights}
+    return {key: np.asarray(w.numpy(), np.float32) for key, w in weights_by_path(model).items()}
 
 
 def copy_weights(model, path):
@@ -58,8 +61,7 @@ def copy_weights(model, path):
     """
     source = source_weights(path)
     pairs = []
-    for weight in model.weights:
-        key = _key(model, weight)
+    for key, weight in weights_by_path(model).items():
         if key not in source:
             raise WarmStartError(f"--init_from {path} has no weight {key}: another "
                                  f"architecture")
@@ -71,9 +73,3 @@ def copy_weights(model, path):
     for weight, value in pairs:
         weight.assign(value)
     return len(pairs)
-
-
-def _key(model, weight):
-    """The weight's path inside the model ('encoder/conv_0/kernel')."""
-    prefix = model.name + "/"
-    return weight.path[len(prefix):] if weight.path.startswith(prefix) else weight.path
